@@ -1,0 +1,116 @@
+"""Stable error codes and the typed errors that carry them (DESIGN §4)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+
+class ErrorCode(StrEnum):
+    INPUT_BLOCKED = "input_blocked"
+    LIMIT_EXCEEDED = "limit_exceeded"
+    NOT_FOUND = "not_found"
+    BAD_REQUEST = "bad_request"
+    UNAUTHORIZED = "unauthorized"
+    CONFLICT = "conflict"
+    EXECUTOR_FAILED = "executor_failed"
+    CLAUDE_ERROR = "claude_error"
+    WORKER_LOST = "worker_lost"
+    TIMEOUT = "timeout"
+    UNAVAILABLE = "unavailable"
+    INTERNAL = "internal"
+
+
+HTTP_STATUS: dict[ErrorCode, int] = {
+    ErrorCode.INPUT_BLOCKED: 422,
+    ErrorCode.LIMIT_EXCEEDED: 429,
+    ErrorCode.NOT_FOUND: 404,
+    ErrorCode.BAD_REQUEST: 400,
+    ErrorCode.UNAUTHORIZED: 401,
+    ErrorCode.CONFLICT: 409,
+    ErrorCode.EXECUTOR_FAILED: 502,
+    ErrorCode.CLAUDE_ERROR: 502,
+    ErrorCode.WORKER_LOST: 500,
+    ErrorCode.TIMEOUT: 504,
+    ErrorCode.UNAVAILABLE: 503,
+    ErrorCode.INTERNAL: 500,
+}
+
+WS_CLOSE_POLICY_VIOLATION = 1008
+
+
+class AppError(Exception):
+    """Base of every error a client may see; `code` is stable, `message` is for a person."""
+
+    code: ErrorCode = ErrorCode.INTERNAL
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+    @property
+    def http_status(self) -> int:
+        return HTTP_STATUS[self.code]
+
+
+class InputBlocked(AppError):
+    code = ErrorCode.INPUT_BLOCKED
+
+    def __init__(self, rule: str, message: str = "This message was blocked by the guardrail.") -> None:
+        super().__init__(message, rule=rule)
+        self.rule = rule
+
+
+class LimitExceeded(AppError):
+    code = ErrorCode.LIMIT_EXCEEDED
+
+    def __init__(self, message: str, *, limit: str, retry_after_s: int) -> None:
+        super().__init__(message, limit=limit, retry_after_s=retry_after_s)
+        self.limit = limit
+        self.retry_after_s = retry_after_s
+
+
+class NotFound(AppError):
+    code = ErrorCode.NOT_FOUND
+
+    def __init__(self, what: str = "Resource") -> None:
+        super().__init__(f"{what} not found")
+
+
+class BadRequest(AppError):
+    code = ErrorCode.BAD_REQUEST
+
+
+class Unauthorized(AppError):
+    code = ErrorCode.UNAUTHORIZED
+
+
+class Conflict(AppError):
+    code = ErrorCode.CONFLICT
+
+
+class Unavailable(AppError):
+    code = ErrorCode.UNAVAILABLE
+
+
+class ExecutorFailed(AppError):
+    code = ErrorCode.EXECUTOR_FAILED
+
+
+class CliProcessError(AppError):
+    """The claude process ended badly; carries its exit code and the tail of stderr."""
+
+    code = ErrorCode.CLAUDE_ERROR
+
+    def __init__(self, message: str, *, exit_code: int | None, stderr: str = "") -> None:
+        super().__init__(message, exit_code=exit_code)
+        self.exit_code = exit_code
+        self.stderr = stderr
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_cli_error, (self.message, self.exit_code, self.stderr))
+
+
+def _rebuild_cli_error(message: str, exit_code: int | None, stderr: str) -> CliProcessError:
+    return CliProcessError(message, exit_code=exit_code, stderr=stderr)

@@ -1,0 +1,240 @@
+"""The wire protocol (DESIGN §4), defined once: the API, the worker, the CLI and the
+frontend's generated types all come from these models."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from app.errors import ErrorCode
+
+ContextName = Literal["analysis", "conversion", "review"]
+JobState = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+TERMINAL_FRAME_TYPES = frozenset({"session_end", "error", "cancelled"})
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# ---------------------------------------------------------------- usage payloads
+
+
+class Usage(_Model):
+    """Token counts of one turn (running totals while it streams)."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_creation_tokens: int = 0
+    cache_read_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return (
+            self.input_tokens
+            + self.output_tokens
+            + self.cache_creation_tokens
+            + self.cache_read_tokens
+        )
+
+
+class ModelUsage(Usage):
+    """One model's share of a turn, with Claude Code's cost estimate for it."""
+
+    cost_usd: float = 0.0
+
+
+class UsageSummary(Usage):
+    """Final usage of a turn: from the `result` line, or what was seen (`partial`)."""
+
+    total_cost_usd: float = 0.0
+    by_model: dict[str, ModelUsage] = Field(default_factory=dict)
+    partial: bool = False
+
+
+# ---------------------------------------------------------------- server -> client
+
+
+class _ServerFrame(_Model):
+    # seq is assigned when the frame is published (1, 2, 3... per job, no gaps);
+    # frames that are not about a job (pong, a refused client frame) carry seq 0.
+    job_id: str | None = None
+    seq: int = 0
+    ts: datetime = Field(default_factory=utc_now)
+
+
+class JobQueuedFrame(_ServerFrame):
+    type: Literal["job_queued"] = "job_queued"
+    session_id: str
+    position: int = Field(description="turns ahead of this one in its session")
+
+
+class JobStartedFrame(_ServerFrame):
+    type: Literal["job_started"] = "job_started"
+    model: str
+    claude_session_id: str
+
+
+class AssistantChunkFrame(_ServerFrame):
+    type: Literal["assistant_chunk"] = "assistant_chunk"
+    content: str
+    message_id: str
+
+
+class ToolUseFrame(_ServerFrame):
+    type: Literal["tool_use"] = "tool_use"
+    tool: str
+    input: dict[str, Any]
+    tool_use_id: str
+
+
+class ToolResultFrame(_ServerFrame):
+    type: Literal["tool_result"] = "tool_result"
+    tool_use_id: str
+    is_error: bool = False
+    content: str
+    truncated: bool = False
+
+
+class UsageFrame(Usage, _ServerFrame):
+    type: Literal["usage"] = "usage"
+
+
+class RateLimitFrame(_ServerFrame):
+    type: Literal["rate_limit"] = "rate_limit"
+    status: str
+    resets_at: int | None = Field(default=None, description="unix seconds")
+    limit_type: str | None = None
+
+
+class ProgressFrame(_ServerFrame):
+    """Claude Code is retrying an API call (`system/api_retry`)."""
+
+    type: Literal["progress"] = "progress"
+    kind: Literal["api_retry"] = "api_retry"
+    attempt: int
+    max_retries: int
+    retry_delay_ms: int | None = None
+    error_status: int | None = None
+    message: str
+
+
+class SessionEndFrame(_ServerFrame):
+    type: Literal["session_end"] = "session_end"
+    total_cost_usd: float
+    usage_summary: UsageSummary
+    duration_ms: int
+    num_turns: int
+    is_error: bool
+    result: str
+    subtype: str | None = None
+    api_error_status: int | None = None
+    terminal_reason: str | None = None
+
+
+class ErrorFrame(_ServerFrame):
+    type: Literal["error"] = "error"
+    code: ErrorCode
+    message: str
+    details: dict[str, Any] = Field(default_factory=dict)
+    usage: UsageSummary | None = None
+
+
+class CancelledFrame(_ServerFrame):
+    type: Literal["cancelled"] = "cancelled"
+    usage: UsageSummary
+
+
+class PongFrame(_ServerFrame):
+    type: Literal["pong"] = "pong"
+
+
+ServerFrame = Annotated[
+    JobQueuedFrame
+    | JobStartedFrame
+    | AssistantChunkFrame
+    | ToolUseFrame
+    | ToolResultFrame
+    | UsageFrame
+    | RateLimitFrame
+    | ProgressFrame
+    | SessionEndFrame
+    | ErrorFrame
+    | CancelledFrame
+    | PongFrame,
+    Field(discriminator="type"),
+]
+server_frame_adapter: TypeAdapter[ServerFrame] = TypeAdapter(ServerFrame)
+
+
+# ---------------------------------------------------------------- client -> server
+
+
+class MessageFrame(_Model):
+    type: Literal["message"] = "message"
+    content: str = Field(min_length=1, max_length=100_000)
+    context: ContextName = "analysis"
+    session_id: str | None = None
+
+
+class CancelFrame(_Model):
+    type: Literal["cancel"] = "cancel"
+    job_id: str | None = None
+
+
+class ResumeFrame(_Model):
+    type: Literal["resume"] = "resume"
+    job_id: str
+    after_seq: int = Field(default=0, ge=0)
+
+
+class PingFrame(_Model):
+    type: Literal["ping"] = "ping"
+
+
+ClientFrame = Annotated[
+    MessageFrame | CancelFrame | ResumeFrame | PingFrame, Field(discriminator="type")
+]
+client_frame_adapter: TypeAdapter[ClientFrame] = TypeAdapter(ClientFrame)
+
+
+def is_terminal(frame_type: str) -> bool:
+    return frame_type in TERMINAL_FRAME_TYPES
+
+
+__all__ = [
+    "TERMINAL_FRAME_TYPES",
+    "AssistantChunkFrame",
+    "CancelFrame",
+    "CancelledFrame",
+    "ClientFrame",
+    "ContextName",
+    "ErrorFrame",
+    "JobQueuedFrame",
+    "JobStartedFrame",
+    "JobState",
+    "MessageFrame",
+    "ModelUsage",
+    "PingFrame",
+    "PongFrame",
+    "ProgressFrame",
+    "RateLimitFrame",
+    "ResumeFrame",
+    "ServerFrame",
+    "SessionEndFrame",
+    "ToolResultFrame",
+    "ToolUseFrame",
+    "Usage",
+    "UsageFrame",
+    "UsageSummary",
+    "client_frame_adapter",
+    "is_terminal",
+    "server_frame_adapter",
+    "utc_now",
+]

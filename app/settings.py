@@ -1,0 +1,113 @@
+"""The one settings class of the runner: API, workers, CLI and tests all read it."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEV_JWT_SECRET = "wx-dev-secret-change-me-0123456789abcdef"
+
+Context = Literal["analysis", "conversion", "review"]
+ExecutorKind = Literal["auto", "local", "docker"]
+
+
+class Settings(BaseSettings):
+    """Every setting, read from `WX_*` environment variables (or `.env`)."""
+
+    model_config = SettingsConfigDict(env_prefix="WX_", env_file=".env", extra="ignore")
+
+    env: Literal["dev", "test", "prod"] = "dev"
+    data_dir: Path = REPO_ROOT / ".wx-data"
+    log_level: str = "INFO"
+    log_json: bool = False
+
+    # Services
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    mongo_url: str = "mongodb://127.0.0.1:27017"
+    mongo_db: str = "wxrunner"
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    frontend_port: int = 3000
+    cors_origins: list[str] = ["http://127.0.0.1:3000", "http://localhost:3000"]
+
+    # Auth (DESIGN §8)
+    jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
+    jwt_algorithm: Literal["HS256"] = "HS256"
+    dev_token_ttl_s: int = 7 * 24 * 3600
+
+    # Claude Code (DESIGN §5)
+    claude_bin: Path = REPO_ROOT / "node_modules" / ".bin" / "claude"
+    claude_bin_in_container: str = "/usr/local/bin/claude"
+    claude_max_retries: int = 2
+    anthropic_base_url: str | None = None
+    anthropic_api_key: SecretStr | None = None
+    claude_oauth_token: SecretStr | None = None
+    claude_credentials_file: Path | None = None
+    tool_result_max_chars: int = 8000
+    max_line_bytes: int = 32 * 1024 * 1024
+
+    # Executors
+    executor: ExecutorKind = "auto"
+    docker_host: str | None = None
+    tenant_image: str = "wx-tenant:2.1.332"
+    container_memory: str = "2g"
+    container_cpus: float = 1.0
+    container_pids: int = 256
+    container_idle_s: int = 1800
+    container_network: str = "host"
+    cancel_sigint_grace_s: float = 1.0
+    cancel_sigterm_grace_s: float = 0.5
+
+    # Turns
+    turn_idle_timeout_s: float = 300.0
+    chat_soft_time_limit_s: int = 1800
+    chat_time_limit_s: int = 1860
+    conversions_soft_time_limit_s: int = 7200
+    conversions_time_limit_s: int = 7260
+
+    # Events in Redis (DESIGN §7)
+    stream_maxlen: int = 20000
+    stream_ttl_s: int = 6 * 3600
+    ws_max_frame_bytes: int = 64 * 1024
+    ws_queue_size: int = 2000
+    ws_ping_interval_s: float = 20.0
+
+    # Subscription limits, per tenant unless a TenantLimits document overrides them (DESIGN §9)
+    limit_running_turns: int = 2
+    limit_queued_turns: int = 10
+    limit_tokens_per_day: int = 5_000_000
+    limit_cost_per_month_usd: float = 200.0
+
+    # Guardrail (DESIGN §10): extra blocked regexes, matched after normalisation
+    guardrail_extra_patterns: list[str] = Field(default_factory=list)
+
+    # Anthropic API simulator
+    sim_host: str = "127.0.0.1"
+    sim_port: int = 8787
+    sim_chars_per_s: float = 2000.0
+
+    @model_validator(mode="after")
+    def _refuse_dev_secret_in_prod(self) -> Settings:
+        if self.env == "prod" and self.jwt_secret.get_secret_value() == DEV_JWT_SECRET:
+            raise ValueError("WX_JWT_SECRET must be set to a real secret when WX_ENV=prod")
+        return self
+
+    @property
+    def workspaces_dir(self) -> Path:
+        return self.data_dir / "workspaces"
+
+    @property
+    def has_claude_credentials(self) -> bool:
+        return bool(
+            self.claude_oauth_token or self.anthropic_api_key or self.claude_credentials_file
+        )
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
