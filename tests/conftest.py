@@ -1,0 +1,88 @@
+"""Session fixtures for the real parts: Redis, SecantusDB, dockerd, the Anthropic API
+simulator. Each starts on a free port and is stopped by pid on teardown."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import REPO_ROOT, VENV_BIN, OwnedProcess, free_port, port_open, wait_until
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    path = REPO_ROOT / "test-artifacts"
+    path.mkdir(exist_ok=True)
+    return path
+
+
+@pytest.fixture(scope="session")
+def claude_bin() -> Path:
+    path = REPO_ROOT / "node_modules" / ".bin" / "claude"
+    if not path.exists():
+        pytest.fail("node_modules/.bin/claude is missing: run scripts/bootstrap.sh")
+    return path
+
+
+@pytest.fixture(scope="session")
+def sim_url(artifacts_dir: Path) -> Iterator[str]:
+    """The project's Anthropic Messages API simulator, as a real HTTP server."""
+    port = free_port()
+    proc = OwnedProcess(
+        [str(VENV_BIN / "wxrunner"), "sim", "--port", str(port)],
+        log=artifacts_dir / "logs" / "simulator.log",
+    )
+    wait_until(lambda: port_open(port), what="simulator")
+    yield f"http://127.0.0.1:{port}"
+    proc.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory, artifacts_dir: Path) -> Iterator[str]:
+    """A redis-server of the tests' own, so tests never touch the machine's Redis."""
+    port = free_port()
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.fail("redis-server is not installed: run scripts/bootstrap.sh")
+    proc = OwnedProcess(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+         "--dir", str(tmp_path_factory.mktemp("redis"))],
+        log=artifacts_dir / "logs" / "redis.log",
+    )
+    wait_until(lambda: port_open(port), what="redis")
+    yield f"redis://127.0.0.1:{port}/0"
+    proc.stop()
+
+
+@pytest.fixture(scope="session")
+def mongo_url(tmp_path_factory: pytest.TempPathFactory, artifacts_dir: Path) -> Iterator[str]:
+    """SecantusDB, a real MongoDB wire-protocol server, on a free port."""
+    port = free_port()
+    proc = OwnedProcess(
+        [str(VENV_BIN / "secantusd-py"), "--host", "127.0.0.1", "--port", str(port),
+         "--storage-path", str(tmp_path_factory.mktemp("secantus"))],
+        log=artifacts_dir / "logs" / "secantusdb.log",
+    )
+    wait_until(lambda: port_open(port), timeout=30, what="secantusdb")
+    yield f"mongodb://127.0.0.1:{port}"
+    proc.stop()
+
+
+@pytest.fixture(scope="session")
+def docker_client():  # type: ignore[no-untyped-def]
+    """The real Docker engine. scripts/test.sh starts dockerd, so this never skips."""
+    import docker
+
+    try:
+        client = docker.from_env()
+        client.ping()
+    except Exception as exc:  # pragma: no cover - environment failure
+        pytest.fail(f"no Docker engine reachable ({exc}); scripts/test.sh starts dockerd")
+    yield client
+    client.close()
