@@ -1,0 +1,93 @@
+"""Job events in Redis (DESIGN §7): a capped Stream per job for replay and a pub/sub
+channel of the same name for live delivery, written together by one atomic script that
+also assigns the next seq, so order holds and seq has no gaps whoever publishes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+from redis.asyncio import Redis
+
+from app.protocol import ServerFrame, is_terminal
+
+EVENTS_PATTERN = "wx:job:*:events"
+
+# KEYS: stream(=channel), seq counter. ARGV: maxlen, ttl_s, then per frame: body, terminal.
+# `body` is the frame's JSON without `seq`: the script splices `"seq":N,` in after `{`.
+_PUBLISH_LUA = """
+local out = {}
+local n = 3
+while ARGV[n] do
+  local seq = redis.call('INCR', KEYS[2])
+  local frame = '{"seq":' .. seq .. ',' .. string.sub(ARGV[n], 2)
+  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'seq', seq, 'frame', frame)
+  redis.call('PUBLISH', KEYS[1], frame)
+  if ARGV[n + 1] == '1' then
+    redis.call('EXPIRE', KEYS[1], ARGV[2])
+    redis.call('EXPIRE', KEYS[2], ARGV[2])
+  end
+  table.insert(out, seq)
+  n = n + 2
+end
+return out
+"""
+
+
+def events_key(job_id: str) -> str:
+    return f"wx:job:{job_id}:events"
+
+
+def _seq_key(job_id: str) -> str:
+    return f"wx:job:{job_id}:seq"
+
+
+def frame_body(frame: ServerFrame) -> bytes:
+    """The frame as JSON without `seq` (the publisher assigns it)."""
+    return orjson.dumps(frame.model_dump(mode="json", exclude={"seq"}))
+
+
+class EventPublisher:
+    """Publishes a job's frames: seq assigned atomically, stream + channel in one step."""
+
+    def __init__(self, redis: Redis, *, maxlen: int, ttl_s: int) -> None:
+        self._redis = redis
+        self._maxlen = maxlen
+        self._ttl_s = ttl_s
+        self._script = redis.register_script(_PUBLISH_LUA)
+
+    async def publish(self, job_id: str, frames: Sequence[ServerFrame]) -> list[int]:
+        """Publish frames in order; returns the seq given to each."""
+        if not frames:
+            return []
+        args: list[Any] = [self._maxlen, self._ttl_s]
+        for frame in frames:
+            args += [frame_body(frame), "1" if is_terminal(frame.type) else "0"]
+        seqs = await self._script(keys=[events_key(job_id), _seq_key(job_id)], args=args)
+        return [int(s) for s in seqs]
+
+
+async def read_events(
+    redis: Redis, job_id: str, *, after_seq: int = 0, count: int = 1000
+) -> list[bytes]:
+    """Frames of a job with seq > after_seq, from its stream, oldest first (raw JSON)."""
+    frames: list[bytes] = []
+    start = "-"
+    while True:
+        entries = await redis.xrange(events_key(job_id), min=start, max="+", count=count)
+        for entry_id, fields in entries:
+            if int(fields[b"seq"]) > after_seq:
+                frames.append(fields[b"frame"])
+        if len(entries) < count:
+            return frames
+        start = "(" + entries[-1][0].decode()
+
+
+def frame_seq(frame: bytes) -> int:
+    """The seq of a published frame (it is always the first key)."""
+    return int(orjson.loads(frame)["seq"])
+
+
+def frame_type(frame: bytes) -> str:
+    return str(orjson.loads(frame)["type"])

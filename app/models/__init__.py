@@ -1,0 +1,30 @@
+"""Beanie documents (MongoDB). References are plain ObjectId fields, never `Link`
+(SecantusDB does not resolve DBRef paths)."""
+
+from app.models.chat import ChatMessage, ChatSession
+from app.models.job import Job
+from app.models.project import Project
+from app.models.security_event import SecurityEvent
+from app.models.tenant_limits import TenantLimits
+from app.models.token_usage import TokenUsageLog
+
+DOCUMENT_MODELS = [
+    Project,
+    ChatSession,
+    ChatMessage,
+    Job,
+    TokenUsageLog,
+    SecurityEvent,
+    TenantLimits,
+]
+
+__all__ = [
+    "DOCUMENT_MODELS",
+    "ChatMessage",
+    "ChatSession",
+    "Job",
+    "Project",
+    "SecurityEvent",
+    "TenantLimits",
+    "TokenUsageLog",
+]
