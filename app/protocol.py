@@ -85,6 +85,11 @@ class AssistantChunkFrame(_ServerFrame):
     type: Literal["assistant_chunk"] = "assistant_chunk"
     content: str
     message_id: str
+    replaces: str | None = Field(
+        default=None,
+        description="message_id of a failed attempt (a mid-stream API failure that Claude Code "
+        "retried) whose text this message supersedes: the UI drops that message's text",
+    )
 
 
 class ToolUseFrame(_ServerFrame):

@@ -1,0 +1,214 @@
+"""Pick what the simulator answers from a Messages API request body (pure, no I/O).
+
+A directive `#sim:<name>` in the text of the last user message chooses the scenario.
+When the last user message carries tool results, the scenario is the one of the
+turn's first user text, and its step is the number of tool round trips so far.
+
+Usage numbers are deterministic: `input_tokens = 7 + 13 * len(messages)`,
+`cache_creation_input_tokens = 1200` on a turn's first call else 200,
+`cache_read_input_tokens = 3400 + 100 * len(messages)`, `output_tokens` =
+ceil(chars of the answer / 4) (text plus the tool input JSON).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+SCENARIOS = frozenset(
+    {"text", "tool", "401", "429", "500", "529", "slow", "midfail", "huge"}
+)
+_DIRECTIVE = re.compile(r"#sim:([a-z0-9]+)")
+_FILE = re.compile(r"(?<![\w#:])(/?[\w.\-/]+\.(?:md|txt|py|json|toml|cfg|ini|yaml|yml|ts|js))\b")
+_CWD = re.compile(r"Working directory: (\S+)")
+
+ERRORS: dict[int, tuple[str, str]] = {
+    401: ("authentication_error", "invalid x-api-key"),
+    429: ("rate_limit_error", "Number of request tokens has exceeded your rate limit (simulated)"),
+    500: ("api_error", "Internal server error (simulated)"),
+    529: ("overloaded_error", "Overloaded (simulated)"),
+}
+
+
+@dataclass(frozen=True)
+class Block:
+    """One content block of an answer: text, or a tool_use with its input."""
+
+    kind: str  # "text" | "tool_use"
+    text: str = ""
+    tool: str = ""
+    tool_input: dict[str, Any] = field(default_factory=dict)
+    tool_use_id: str = ""
+
+    @property
+    def size(self) -> int:
+        return len(self.text) if self.kind == "text" else len(orjson.dumps(self.tool_input))
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What to answer: an error status, or content blocks streamed at a rate."""
+
+    scenario: str
+    blocks: tuple[Block, ...] = ()
+    stop_reason: str = "end_turn"
+    error_status: int | None = None
+    chars_per_s: float | None = None  # None: the server's configured rate; 0: no pacing
+    midfail: bool = False
+    side: bool = False
+    usage: dict[str, int] = field(default_factory=dict)
+
+
+def _blocks_of(message: dict[str, Any]) -> list[dict[str, Any]]:
+    content = message.get("content")
+    if isinstance(content, str):
+        return [{"type": "text", "text": content}]
+    return [b for b in content or [] if isinstance(b, dict)]
+
+
+def _text_of(message: dict[str, Any]) -> str:
+    return "\n".join(b.get("text", "") for b in _blocks_of(message) if b.get("type") == "text")
+
+
+def _has_tool_result(message: dict[str, Any]) -> bool:
+    return any(b.get("type") == "tool_result" for b in _blocks_of(message))
+
+
+def turn_start(messages: list[dict[str, Any]]) -> tuple[int, int]:
+    """Index of the current turn's first user message, and the tool round trips since."""
+    steps = 0
+    for i in range(len(messages) - 1, -1, -1):
+        msg = messages[i]
+        if msg.get("role") != "user":
+            continue
+        if _has_tool_result(msg):
+            steps += 1
+            continue
+        return i, steps
+    return 0, steps
+
+
+def directive(text: str) -> str:
+    """The last `#sim:<name>` in a text, or `text` (the default)."""
+    found = [m for m in _DIRECTIVE.findall(text) if m in SCENARIOS]
+    return found[-1] if found else "text"
+
+
+def is_side_request(body: dict[str, Any]) -> bool:
+    """Claude Code's own calls (quota checks, titles): not part of a scenario."""
+    if int(body.get("max_tokens") or 0) <= 1:
+        return True
+    system = orjson.dumps(body.get("system", "")).decode()
+    return "tools" not in body and "Claude Code" not in system
+
+
+def usage_for(messages_count: int, step: int, output_chars: int) -> dict[str, int]:
+    return {
+        "input_tokens": 7 + 13 * messages_count,
+        "cache_creation_input_tokens": 1200 if step == 0 else 200,
+        "cache_read_input_tokens": 3400 + 100 * messages_count,
+        "output_tokens": max(1, math.ceil(output_chars / 4)),
+    }
+
+
+def plan_for(body: dict[str, Any]) -> Plan:
+    """The plan for one request body."""
+    messages = [m for m in body.get("messages") or [] if isinstance(m, dict)]
+    if is_side_request(body):
+        return _with_usage(Plan("side", (Block("text", text="OK"),), side=True), messages, 0)
+    start, step = turn_start(messages)
+    first_text = _text_of(messages[start]) if messages else ""
+    name = directive(first_text)
+    if name in {"401", "429", "500", "529"}:
+        return Plan(name, error_status=int(name))
+    builder = _BUILDERS.get(name, _text_plan)
+    return _with_usage(builder(name, first_text, messages, step, body), messages, step)
+
+
+def _with_usage(plan: Plan, messages: list[dict[str, Any]], step: int) -> Plan:
+    chars = sum(b.size for b in plan.blocks)
+    return Plan(**{**plan.__dict__, "usage": usage_for(len(messages), step, chars)})
+
+
+def _text_plan(name: str, text: str, messages: list[Any], step: int, body: Any) -> Plan:
+    return Plan(name, (Block("text", text=markdown_answer(text)),))
+
+
+def _slow_plan(name: str, text: str, messages: list[Any], step: int, body: Any) -> Plan:
+    long = "\n\n".join(f"Paragraph {i}: " + "slow streaming text. " * 4 for i in range(1, 21))
+    return Plan(name, (Block("text", text=long),), chars_per_s=len(long) / 30.0)
+
+
+def _midfail_plan(name: str, text: str, messages: list[Any], step: int, body: Any) -> Plan:
+    return Plan(name, (Block("text", text=markdown_answer(text)),), midfail=True)
+
+
+def _huge_plan(name: str, text: str, messages: list[Any], step: int, body: Any) -> Plan:
+    line = "huge line of simulated output, " * 3 + "\n"
+    return Plan(name, (Block("text", text=line * (2_100_000 // len(line) + 1)),), chars_per_s=0)
+
+
+def _tool_plan(name: str, text: str, messages: list[Any], step: int, body: Any) -> Plan:
+    if step == 0:
+        path = _tool_path(text, body)
+        blocks = (
+            Block("text", text=f"Let me read `{path.rsplit('/', 1)[-1]}` first."),
+            Block("tool_use", tool="Read", tool_input={"file_path": path},
+                  tool_use_id=f"toolu_sim_{len(messages):04d}"),
+        )
+        return Plan(name, blocks, stop_reason="tool_use")
+    quoted = _last_tool_result(messages)[:300]
+    answer = "I read the file. It begins with:\n\n```\n" + quoted + "\n```\n\nThat is all I needed."
+    return Plan(name, (Block("text", text=answer),))
+
+
+def _tool_path(text: str, body: Any) -> str:
+    named = [m for m in _FILE.findall(text)]
+    path = named[0] if named else "README.md"
+    if path.startswith("/"):
+        return path
+    cwd = _CWD.search(orjson.dumps(body.get("system", "")).decode() + orjson.dumps(
+        body.get("messages", [])).decode())
+    return f"{cwd.group(1).rstrip('/')}/{path}" if cwd else path
+
+
+def _last_tool_result(messages: list[dict[str, Any]]) -> str:
+    for msg in reversed(messages):
+        for b in _blocks_of(msg):
+            if b.get("type") == "tool_result":
+                content = b.get("content")
+                if isinstance(content, list):
+                    return "\n".join(c.get("text", "") for c in content if isinstance(c, dict))
+                return str(content or "")
+    return ""
+
+
+def markdown_answer(prompt: str) -> str:
+    """The deterministic default answer: a few paragraphs of markdown with a code block."""
+    topic = re.sub(r"\s+", " ", _DIRECTIVE.sub("", prompt)).strip()[:60] or "your project"
+    return (
+        f"## About {topic}\n\n"
+        "This is a **simulated** answer from the wxcode runner's Anthropic API simulator. "
+        "It streams at a steady rate so the interface can be tested end to end.\n\n"
+        "Here is a small example of converted code:\n\n"
+        "```python\n"
+        "def total(items: list[float]) -> float:\n"
+        "    return sum(items)\n"
+        "```\n\n"
+        "- the first point of a list\n"
+        "- the second point, with `inline code`\n\n"
+        "That is the end of the simulated answer."
+    )
+
+
+_BUILDERS = {
+    "text": _text_plan,
+    "tool": _tool_plan,
+    "slow": _slow_plan,
+    "midfail": _midfail_plan,
+    "huge": _huge_plan,
+}
