@@ -1,0 +1,374 @@
+"""Production packaging: compose/docker-compose.yml, the Dockerfiles, .env.example,
+setup-auth.sh.
+
+No image can be built here: no container registry is reachable, so `python:3.11-slim`,
+`node:22-slim`, `redis:7` and `mongo:7` cannot be pulled. What can be checked is checked
+for real instead: `docker-compose config` (Debian's docker-compose) validates the file
+against a .env made from .env.example; a small parser checks the Dockerfiles; the wheel
+that the builder stage installs is built with pip and holds the entrypoint modules; the
+entrypoint programs run from the venv; setup-auth.sh passes `bash -n`, shellcheck and
+its own `--help`, and writes a token into an env file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from app.settings import Settings
+from tests.helpers import REPO_ROOT, VENV_BIN
+
+COMPOSE_DIR = REPO_ROOT / "compose"
+COMPOSE_FILE = COMPOSE_DIR / "docker-compose.yml"
+ENV_EXAMPLE = COMPOSE_DIR / ".env.example"
+SETUP_AUTH = COMPOSE_DIR / "setup-auth.sh"
+DOCKERFILES = [
+    COMPOSE_DIR / "Dockerfile",
+    REPO_ROOT / "frontend" / "Dockerfile",
+    COMPOSE_DIR / "tenant" / "Dockerfile",
+]
+RUNNER_SERVICES = ["api", "worker-chat", "worker-conversions"]
+WORKERS = {"worker-chat": "chat", "worker-conversions": "conversions"}
+BUILD_ONLY = {"tenant-image"}
+# Variables of .env.example that are not Settings fields, and who reads them.
+NOT_SETTINGS = {"WX_PUBLIC_WS_URL", "WX_RUNNER_VERSION"}  # the frontend; docker-compose
+INSTRUCTIONS = {
+    "FROM", "RUN", "CMD", "LABEL", "EXPOSE", "ENV", "ADD", "COPY", "ENTRYPOINT", "VOLUME",
+    "USER", "WORKDIR", "ARG", "ONBUILD", "STOPSIGNAL", "HEALTHCHECK", "SHELL",
+}  # fmt: skip
+
+
+def tool(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        pytest.fail(f"{name} is not installed: run scripts/bootstrap.sh")
+    return path
+
+
+def run(argv: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(argv, capture_output=True, text=True, timeout=120, **kwargs)
+
+
+# --- docker-compose.yml -----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def compose_config(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """`docker-compose config` of the file, in a mirror of the repo with .env from the example.
+
+    The mirror keeps the real relative layout (build contexts `..` and `./tenant`) without
+    writing a .env into the repository.
+    """
+    root = tmp_path_factory.mktemp("repo")
+    compose = root / "compose"
+    compose.mkdir()
+    shutil.copy(COMPOSE_FILE, compose / "docker-compose.yml")
+    shutil.copy(ENV_EXAMPLE, compose / ".env")
+    (compose / "tenant").symlink_to(COMPOSE_DIR / "tenant")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WX_", "DOCKER_"))}
+    result = run(
+        [tool("docker-compose"), "-f", str(compose / "docker-compose.yml"), "config"], env=env
+    )
+    assert result.returncode == 0, result.stderr
+    config: dict[str, Any] = yaml.safe_load(result.stdout)
+    config["_root"] = str(root)
+    return config
+
+
+def services(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return config["services"]  # type: ignore[no-any-return]
+
+
+def test_compose_has_the_services(compose_config: dict[str, Any]) -> None:
+    expected = {*RUNNER_SERVICES, "redis", "mongo", "frontend", "tenant-image"}
+    assert set(services(compose_config)) == expected
+
+
+def test_every_service_has_a_healthcheck_and_restart_policy(
+    compose_config: dict[str, Any],
+) -> None:
+    for name, service in services(compose_config).items():
+        assert service.get("healthcheck", {}).get("test"), f"{name} has no healthcheck"
+        wanted = "no" if name in BUILD_ONLY else "unless-stopped"
+        assert service.get("restart") == wanted, name
+
+
+def test_build_only_service_stays_out_of_up(compose_config: dict[str, Any]) -> None:
+    for name in BUILD_ONLY:
+        assert services(compose_config)[name]["profiles"] == ["build"]
+
+
+def test_healthchecks_probe_what_the_brief_names(compose_config: dict[str, Any]) -> None:
+    tests = {n: " ".join(s["healthcheck"]["test"]) for n, s in services(compose_config).items()}
+    assert "/healthz" in tests["api"]
+    assert "redis-cli ping" in tests["redis"]
+    assert "mongosh" in tests["mongo"] and "db.adminCommand('ping')" in tests["mongo"]
+    for worker, queue in WORKERS.items():
+        assert f"celery -A tasks inspect ping -d {queue}@$$HOSTNAME" in tests[worker]
+
+
+def test_runner_services(compose_config: dict[str, Any]) -> None:
+    api = services(compose_config)["api"]
+    assert api["command"][:3] == ["uvicorn", "app.main:create_app", "--factory"]
+    for name in RUNNER_SERVICES:
+        service = services(compose_config)[name]
+        assert service["build"]["dockerfile"] == "compose/Dockerfile"
+        assert service["build"]["context"] == compose_config["_root"]  # the repository root
+        assert service["environment"]["WX_REDIS_URL"] == "redis://redis:6379/0"
+        assert service["environment"]["WX_MONGO_URL"] == "mongodb://mongo:27017"
+        # env_file is resolved into the environment: a setting only .env.example sets.
+        assert service["environment"]["WX_LIMIT_RETRY_AFTER_S"] == "10"
+
+
+def test_workers(compose_config: dict[str, Any]) -> None:
+    for name, queue in WORKERS.items():
+        worker = services(compose_config)[name]
+        assert " ".join(worker["command"]).startswith(f"celery -A tasks worker -Q {queue} -E")
+        assert "/var/run/docker.sock:/var/run/docker.sock:rw" in worker["volumes"]
+        assert "claude-credentials:/run/claude-credentials:ro" in worker["volumes"]
+        assert worker["environment"]["WX_EXECUTOR"] == "docker"
+        assert worker["environment"]["WX_TENANT_IMAGE"] == "wx-tenant:2.1.332"
+        assert worker["environment"]["WX_CONTAINER_NETWORK"] == "wx-tenants"
+        assert worker["group_add"] == ["999"]  # DOCKER_GID of .env.example
+
+
+def test_data_services_and_networks(compose_config: dict[str, Any]) -> None:
+    svc = services(compose_config)
+    assert svc["redis"]["image"] == "redis:7"
+    assert svc["mongo"]["image"] == "mongo:7"
+    assert "mongo-data:/data/db:rw" in svc["mongo"]["volumes"]
+    assert "mongo-data" in compose_config["volumes"]
+    assert svc["frontend"]["build"]["dockerfile"] == "frontend/Dockerfile"
+    assert compose_config["networks"]["wx"]["name"] == "wx-net"
+    for name, service in svc.items():
+        if name not in BUILD_ONLY:
+            assert "wx" in service["networks"], f"{name} is not on the user-defined network"
+
+
+def test_frontend_gets_no_runner_secrets(compose_config: dict[str, Any]) -> None:
+    environment = services(compose_config)["frontend"]["environment"]
+    assert environment["WX_API_URL"] == "http://api:8000"
+    assert not any("SECRET" in k or "TOKEN" in k or "KEY" in k for k in environment)
+
+
+def test_build_contexts_exist_in_the_repo() -> None:
+    raw = yaml.safe_load(COMPOSE_FILE.read_text())
+    for name, service in raw["services"].items():
+        build = service.get("build")
+        if build:
+            context = (COMPOSE_DIR / build["context"]).resolve()
+            dockerfile = context / build.get("dockerfile", "Dockerfile")
+            assert dockerfile.is_file(), f"{name}: {dockerfile} is missing"
+
+
+def test_compose_variables_are_documented() -> None:
+    used = set(re.findall(r"\$\{(\w+)", COMPOSE_FILE.read_text()))
+    documented = set(env_example_names())
+    assert used - documented == set()
+
+
+# --- .env.example ---------------------------------------------------------------
+
+
+def env_example_names() -> list[str]:
+    """Every NAME of `NAME=value` or `# NAME=value` lines."""
+    return re.findall(r"^#? ?([A-Z][A-Z0-9_]*)=", ENV_EXAMPLE.read_text(), re.MULTILINE)
+
+
+def test_env_example_documents_every_setting() -> None:
+    names = set(env_example_names())
+    missing = {f"WX_{f.upper()}" for f in Settings.model_fields} - names
+    assert missing == set(), f"add these settings to compose/.env.example: {sorted(missing)}"
+
+
+def test_env_example_names_only_real_settings() -> None:
+    fields = {f"WX_{f.upper()}" for f in Settings.model_fields}
+    unknown = {n for n in env_example_names() if n.startswith("WX_")} - fields - NOT_SETTINGS
+    assert unknown == set()
+
+
+def test_env_example_lines_are_commented_and_unique() -> None:
+    """Each setting, or group of adjacent settings, has a comment line right above it."""
+    lines = ENV_EXAMPLE.read_text().splitlines()
+    active = [line.split("=", 1)[0] for line in lines if re.match(r"^[A-Z]", line)]
+    assert len(active) == len(set(active))
+    is_setting = [bool(re.match(r"^#? ?[A-Z][A-Z0-9_]*=", line)) for line in lines]
+    for index, line in enumerate(lines):
+        if is_setting[index]:
+            above = index - 1
+            while above >= 0 and is_setting[above]:
+                above -= 1
+            assert above >= 0 and lines[above].startswith("#"), f"{line!r} has no comment"
+
+
+def test_env_example_loads_into_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(os.environ):
+        if name.startswith("WX_"):
+            monkeypatch.delenv(name)
+    settings = Settings(_env_file=ENV_EXAMPLE)  # type: ignore[call-arg]
+    assert settings.env == "prod"
+    assert settings.executor == "docker"
+    assert settings.cors_origins == ["https://wxcode.example.com"]
+    assert settings.guardrail_extra_patterns == []
+    assert settings.claude_credentials_file is None  # credentials are left to the operator
+
+
+# --- Dockerfiles ------------------------------------------------------------------
+
+
+def parse_dockerfile(path: Path) -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) pairs: continuations joined, comments dropped."""
+    instructions: list[tuple[str, str]] = []
+    pending = ""
+    for raw in path.read_text().splitlines():
+        line = raw.strip()
+        if not pending and (not line or line.startswith("#")):
+            continue
+        if line.startswith("#"):
+            continue  # a comment inside a continued instruction
+        if line.endswith("\\"):
+            pending += line[:-1] + " "
+            continue
+        keyword, _, args = (pending + line).partition(" ")
+        instructions.append((keyword.upper(), args.strip()))
+        pending = ""
+    assert not pending, f"{path}: dangling line continuation"
+    return instructions
+
+
+def stages(instructions: list[tuple[str, str]]) -> list[list[tuple[str, str]]]:
+    result: list[list[tuple[str, str]]] = []
+    for keyword, args in instructions:
+        if keyword == "FROM":
+            result.append([])
+        result[-1].append((keyword, args))
+    return result
+
+
+@pytest.mark.parametrize("path", DOCKERFILES, ids=lambda p: str(p.relative_to(REPO_ROOT)))
+def test_dockerfile_parses(path: Path) -> None:
+    instructions = parse_dockerfile(path)
+    assert instructions[0][0] == "FROM", "FROM must come first"
+    assert {k for k, _ in instructions} <= INSTRUCTIONS
+    for keyword, args in instructions:
+        if keyword in {"CMD", "ENTRYPOINT"} and args.startswith("["):
+            assert isinstance(json.loads(args), list), f"{keyword} exec form is not JSON"
+
+
+@pytest.mark.parametrize("path", DOCKERFILES, ids=lambda p: str(p.relative_to(REPO_ROOT)))
+def test_final_stage_runs_as_non_root(path: Path) -> None:
+    final = stages(parse_dockerfile(path))[-1]
+    users = [args.split(":")[0] for keyword, args in final if keyword == "USER"]
+    assert users, "the final stage sets no USER"
+    assert users[-1] not in {"root", "0"}
+
+
+@pytest.mark.parametrize("path", DOCKERFILES, ids=lambda p: str(p.relative_to(REPO_ROOT)))
+def test_copy_from_names_an_earlier_stage(path: Path) -> None:
+    seen: set[str] = set()
+    for stage in stages(parse_dockerfile(path)):
+        for keyword, args in stage:
+            source = re.search(r"--from=(\S+)", args)
+            if keyword == "COPY" and source:
+                assert source.group(1) in seen, f"COPY --from={source.group(1)} before its stage"
+        name = re.search(r"\bAS\s+(\S+)", stage[0][1], re.IGNORECASE)
+        if name:
+            seen.add(name.group(1))
+
+
+def test_runner_image_is_multi_stage_from_python_slim() -> None:
+    parts = stages(parse_dockerfile(COMPOSE_DIR / "Dockerfile"))
+    assert len(parts) >= 2
+    assert all(stage[0][1].startswith("python:3.11-slim") for stage in parts)
+    cmd = json.loads(dict(parts[-1])["CMD"])
+    assert cmd[:3] == ["uvicorn", "app.main:create_app", "--factory"]
+
+
+def test_frontend_image_runs_the_standalone_server() -> None:
+    parts = stages(parse_dockerfile(REPO_ROOT / "frontend" / "Dockerfile"))
+    assert all(stage[0][1].startswith("node:22-slim") for stage in parts)
+    text = (REPO_ROOT / "frontend" / "Dockerfile").read_text()
+    assert "npm ci" in text and "npm run build" in text
+    assert json.loads(dict(parts[-1])["CMD"]) == ["node", "server.js"]
+
+
+def test_dockerignore_keeps_the_context_small() -> None:
+    ignored = (REPO_ROOT / ".dockerignore").read_text().splitlines()
+    for entry in [".git", ".venv", "**/node_modules", "frontend/.next", "**/.env"]:
+        assert entry in ignored
+
+
+# --- what the builder stage installs ------------------------------------------------
+
+
+def test_wheel_holds_the_entrypoint_modules(tmp_path: Path) -> None:
+    """The builder stage's step, for real: a wheel of the repository (no deps)."""
+    result = run(
+        [str(VENV_BIN / "pip"), "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(REPO_ROOT)]
+    )
+    assert result.returncode == 0, result.stderr
+    (wheel,) = tmp_path.glob("wxcode_runner-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for module in ["app/main.py", "app/guardrail.py", "tasks/__init__.py", "workers/__init__.py"]:
+        assert module in names
+
+
+def test_entrypoint_programs_run_from_the_venv() -> None:
+    for argv in (["uvicorn", "--help"], ["celery", "--help"]):
+        result = run([str(VENV_BIN / argv[0]), *argv[1:]], cwd=REPO_ROOT)
+        assert result.returncode == 0, result.stderr
+    result = run([str(VENV_BIN / "celery"), "-A", "tasks", "inspect", "--help"], cwd=REPO_ROOT)
+    assert result.returncode == 0, result.stderr
+
+
+# --- setup-auth.sh ----------------------------------------------------------------
+
+
+def test_setup_auth_is_valid_bash_and_shellcheck_clean() -> None:
+    assert os.access(SETUP_AUTH, os.X_OK)
+    assert run(["bash", "-n", str(SETUP_AUTH)]).returncode == 0
+    result = run([tool("shellcheck"), str(SETUP_AUTH)])
+    assert result.returncode == 0, result.stdout
+
+
+def test_setup_auth_help() -> None:
+    result = run([str(SETUP_AUTH), "--help"])
+    assert result.returncode == 0
+    for words in ["claude auth login", "claude setup-token", "WX_CLAUDE_OAUTH_TOKEN",
+                  "claude-credentials", "WX_CLAUDE_CREDENTIALS_FILE"]:  # fmt: skip
+        assert words in result.stdout
+    assert run([str(SETUP_AUTH), "--no-such-option"]).returncode == 2
+
+
+def test_setup_auth_writes_a_pasted_token(tmp_path: Path) -> None:
+    env_file = tmp_path / "env"
+    token = "sk-ant-oat01-AbC_123-xyz"
+    argv = [str(SETUP_AUTH), "token", "--paste", "--env-file", str(env_file)]
+    result = run(argv, input=f"  {token}\n")
+    assert result.returncode == 0, result.stderr
+    text = env_file.read_text()
+    assert f"\nWX_CLAUDE_OAUTH_TOKEN={token}\n" in text
+    assert not re.search(r"^WX_CLAUDE_CREDENTIALS_FILE=", text, re.MULTILINE)
+    assert oct(env_file.stat().st_mode & 0o777) == "0o600"
+    assert token not in result.stdout + result.stderr  # never echoed
+    again = run(argv, input="sk-ant-oat01-second\n")
+    assert again.returncode == 0
+    assert env_file.read_text().count("\nWX_CLAUDE_OAUTH_TOKEN=") == 1
+
+
+def test_setup_auth_refuses_a_bad_token(tmp_path: Path) -> None:
+    env_file = tmp_path / "env"
+    argv = [str(SETUP_AUTH), "token", "--paste", "--env-file", str(env_file)]
+    result = run(argv, input="not a token\n")
+    assert result.returncode == 1
+    assert "does not look like" in result.stderr
+    assert not env_file.exists()
