@@ -23,6 +23,7 @@ class ExitStatus:
     exit_code: int | None
     stderr: str = ""
     signalled: bool = False
+    dropped_lines: int = 0  # stdout lines over max_line_bytes, skipped
 
 
 class Execution(ABC):
@@ -47,6 +48,15 @@ class Execution(ABC):
 
 class Executor(ABC):
     """Runs commands in a tenant's sandbox (a container or a local process group)."""
+
+    @property
+    @abstractmethod
+    def claude_bin(self) -> str:
+        """The claude executable as the command sees it (argv[0] for build_cli_command)."""
+
+    @abstractmethod
+    def config_dir(self, tenant_id: str) -> str:
+        """The tenant's CLAUDE_CONFIG_DIR as the command sees it (set by start())."""
 
     @abstractmethod
     def workdir(self, tenant_id: str, project_id: str) -> str:

@@ -1,0 +1,133 @@
+"""LocalExecutor: the command as a local subprocess in its own process group."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import signal
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from app.errors import ExecutorFailed
+from app.settings import Settings
+from workers.executor._framing import LineFramer, StderrTail
+from workers.executor._naming import check_id
+from workers.executor.base import Execution, Executor, ExitStatus, RunSpec
+
+__all__ = ["LocalExecution", "LocalExecutor"]
+
+_CHUNK = 256 * 1024
+# The child gets this environment plus RunSpec.env, never the worker's own (it holds
+# the worker's secrets and settings).
+_BASE_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"}
+
+
+class LocalExecutor(Executor):
+    """One workspace folder per tenant and project under `settings.data_dir`."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @property
+    def claude_bin(self) -> str:
+        return str(self.settings.claude_bin)
+
+    def workdir(self, tenant_id: str, project_id: str) -> str:
+        check_id("tenant", tenant_id)
+        check_id("project", project_id)
+        return str(self.settings.workspaces_dir / tenant_id / project_id)
+
+    def config_dir(self, tenant_id: str) -> str:
+        return str(self.settings.data_dir / "claude-config" / check_id("tenant", tenant_id))
+
+    async def start(self, spec: RunSpec) -> Execution:
+        cwd = Path(self.workdir(spec.tenant_id, spec.project_id))
+        config = Path(self.config_dir(spec.tenant_id))
+        cwd.mkdir(parents=True, exist_ok=True)
+        config.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._install_credentials(config)
+        env = {**_BASE_ENV, "HOME": str(config), **spec.env, "CLAUDE_CONFIG_DIR": str(config)}
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *spec.argv,
+                cwd=cwd,
+                env=env,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                start_new_session=True,  # its own process group: signals reach its children
+            )
+        except OSError as exc:
+            raise ExecutorFailed(f"cannot start {spec.argv[0]!r}: {exc.strerror}") from exc
+        return LocalExecution(proc, self.settings)
+
+    async def close(self) -> None:
+        return None
+
+    def _install_credentials(self, config: Path) -> None:
+        source = self.settings.claude_credentials_file
+        target = config / ".credentials.json"
+        if source is not None and not target.exists():
+            shutil.copyfile(source, target)
+            target.chmod(0o600)
+
+
+class LocalExecution(Execution):
+    """A running local process group."""
+
+    def __init__(self, proc: asyncio.subprocess.Process, settings: Settings) -> None:
+        self._proc = proc
+        self._settings = settings
+        self._framer = LineFramer(settings.max_line_bytes)
+        self._stderr = StderrTail()
+        self._stderr_task = asyncio.create_task(self._drain_stderr())
+
+    @property
+    def pid(self) -> int:
+        return self._proc.pid
+
+    async def lines(self) -> AsyncIterator[bytes]:
+        assert self._proc.stdout is not None
+        while chunk := await self._proc.stdout.read(_CHUNK):
+            for line in self._framer.feed(chunk):
+                yield line
+        last = self._framer.finish()
+        if last is not None:
+            yield last
+
+    async def interrupt(self) -> None:
+        steps = (
+            (signal.SIGINT, self._settings.cancel_sigint_grace_s),
+            (signal.SIGTERM, self._settings.cancel_sigterm_grace_s),
+            (signal.SIGKILL, None),
+        )
+        for sig, grace in steps:
+            if self._proc.returncode is not None:
+                break
+            self._signal_group(sig)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._proc.wait(), grace)
+        # claude is gone; children it left in its group (a Bash tool's npm) go too
+        self._signal_group(signal.SIGKILL)
+
+    async def wait(self) -> ExitStatus:
+        code = await self._proc.wait()
+        await self._stderr_task
+        signalled = code < 0
+        return ExitStatus(
+            exit_code=128 - code if signalled else code,
+            stderr=self._stderr.text(),
+            signalled=signalled,
+            dropped_lines=self._framer.dropped,
+        )
+
+    def _signal_group(self, sig: int) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self._proc.pid, sig)
+
+    async def _drain_stderr(self) -> None:
+        assert self._proc.stderr is not None
+        while chunk := await self._proc.stderr.read(_CHUNK):
+            self._stderr.add(chunk)
