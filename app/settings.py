@@ -69,6 +69,12 @@ class Settings(BaseSettings):
     chat_time_limit_s: int = 1860
     conversions_soft_time_limit_s: int = 7200
     conversions_time_limit_s: int = 7260
+    # Worker liveness: a running job whose heartbeat is older than heartbeat_stale_s is
+    # ended `worker_lost` by a redelivered task or by the periodic reaper.
+    heartbeat_interval_s: float = 5.0
+    heartbeat_stale_s: float = 30.0
+    reaper_interval_s: float = 10.0
+    cancel_poll_interval_s: float = 0.1
 
     # Events in Redis (DESIGN §7)
     stream_maxlen: int = 20000
@@ -82,6 +88,8 @@ class Settings(BaseSettings):
     limit_queued_turns: int = 10
     limit_tokens_per_day: int = 5_000_000
     limit_cost_per_month_usd: float = 200.0
+    # Retry-After (s) when the running/queued turn limit refuses a turn
+    limit_retry_after_s: int = 10
 
     # Guardrail (DESIGN §10): extra blocked regexes, matched after normalisation
     guardrail_extra_patterns: list[str] = Field(default_factory=list)

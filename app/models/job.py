@@ -27,7 +27,10 @@ class Job(Document):
     worker: str | None = None
     heartbeat_at: datetime | None = None
     cancel_requested: bool = False
+    # The tenant's monthly budget left when queued; the worker passes it as --max-budget-usd.
+    max_budget_usd: float | None = None
     created_at: datetime = Field(default_factory=utc_now)
+    dispatched_at: datetime | None = None  # task sent to Celery (app/services/dispatch.py)
     started_at: datetime | None = None
     finished_at: datetime | None = None
 

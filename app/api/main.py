@@ -1,0 +1,13 @@
+"""The API's router: one APIRouter per resource."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from app.api.routes import chat, health, jobs, limits, projects, sessions, usage, ws
+
+api_router = APIRouter()
+for _module in (projects, chat, jobs, sessions, usage, limits, health, ws):
+    api_router.include_router(_module.router)
+
+__all__ = ["api_router"]

@@ -1,0 +1,80 @@
+"""Liveness, readiness (Redis, Mongo, Docker when it is the executor, a Celery worker)
+and Prometheus metrics."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from app.api.deps import RedisDep, SettingsDep
+from app.api.schemas import HealthPublic, ReadyPublic
+from app.metrics import REGISTRY, refresh_scrape_metrics
+from app.settings import Settings
+
+router = APIRouter(tags=["health"])
+
+_CHECK_TIMEOUT_S = 3.0
+_WORKER_PING_TIMEOUT_S = 1.0
+
+
+@router.get("/healthz", response_model=HealthPublic)
+async def healthz() -> HealthPublic:
+    """The process is up."""
+    return HealthPublic()
+
+
+@router.get("/readyz", response_model=ReadyPublic,
+            responses={503: {"model": ReadyPublic, "description": "A dependency failed"}})
+async def readyz(request: Request, settings: SettingsDep, redis: RedisDep) -> JSONResponse:
+    """Every dependency answers; 503 names the ones that do not."""
+    checks: dict[str, Any] = {
+        "redis": redis.ping(),
+        "mongo": request.app.state.mongo.admin.command("ping"),
+        "worker": asyncio.to_thread(_ping_worker, request.app.state.celery),
+    }
+    if settings.executor == "docker":
+        checks["docker"] = asyncio.to_thread(_ping_docker, settings)
+    results = await asyncio.gather(
+        *(asyncio.wait_for(c, _CHECK_TIMEOUT_S) for c in checks.values()), return_exceptions=True
+    )
+    status = {name: _describe(r) for name, r in zip(checks, results, strict=True)}
+    ok = all(v == "ok" for v in status.values())
+    body = ReadyPublic(status="ok" if ok else "unavailable", checks=status)
+    return JSONResponse(body.model_dump(), status_code=200 if ok else 503)
+
+
+@router.get("/metrics", response_class=Response,
+            responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}})
+async def metrics(redis: RedisDep) -> Response:
+    """Prometheus metrics."""
+    await refresh_scrape_metrics(redis)
+    body = await asyncio.to_thread(generate_latest, REGISTRY)
+    return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+
+def _describe(result: object) -> str:
+    if isinstance(result, BaseException):
+        return f"failed: {type(result).__name__}: {result}"[:200]
+    return "ok" if result not in (False, None) else "failed"
+
+
+def _ping_worker(celery: Any) -> bool:
+    replies = celery.control.ping(timeout=_WORKER_PING_TIMEOUT_S)
+    if not replies:
+        raise RuntimeError("no Celery worker answered")
+    return True
+
+
+def _ping_docker(settings: Settings) -> bool:
+    import docker
+
+    client = (docker.DockerClient(base_url=settings.docker_host, timeout=2)
+              if settings.docker_host else docker.from_env(timeout=2))
+    try:
+        return bool(client.ping())
+    finally:
+        client.close()

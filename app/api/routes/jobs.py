@@ -1,0 +1,65 @@
+"""Jobs: state, events (SSE), cancel."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+import orjson
+from fastapi import APIRouter, Header, Query
+from sse_starlette import EventSourceResponse, ServerSentEvent
+
+from app.api.deps import RedisDep, RelayDep, SettingsDep, TenantDep
+from app.api.routes._responses import errors
+from app.api.schemas import JobPublic
+from app.services import jobs
+
+router = APIRouter(prefix="/api/jobs", tags=["jobs"], responses=errors(404))
+
+
+@router.get("/{job_id}", response_model=JobPublic, name="get_job")
+async def get_job(job_id: str, tenant: TenantDep) -> JobPublic:
+    """A job's state, usage and error."""
+    return JobPublic.of(await jobs.get_job(tenant_id=tenant, job_id=job_id))
+
+
+@router.get(
+    "/{job_id}/events",
+    name="job_events",
+    response_class=EventSourceResponse,
+    responses={200: {"content": {"text/event-stream": {}},
+                     "description": "Server-Sent Events: `id` = seq, `event` = type, "
+                                    "`data` = the frame (JSON); ends after the terminal frame"}},
+)
+async def job_events(
+    job_id: str,
+    tenant: TenantDep,
+    relay: RelayDep,
+    redis: RedisDep,
+    settings: SettingsDep,
+    after_seq: Annotated[int, Query(ge=0)] = 0,
+    last_event_id: Annotated[str | None, Header()] = None,
+) -> EventSourceResponse:
+    """The job's frames from `after_seq` (or `Last-Event-ID`) on, then live."""
+    job = await jobs.get_job(tenant_id=tenant, job_id=job_id)
+    expired = await jobs.events_expired(redis, job)
+    if last_event_id and last_event_id.isdigit():
+        after_seq = max(after_seq, int(last_event_id))
+
+    async def events() -> AsyncIterator[ServerSentEvent]:
+        if expired:
+            return  # the job ended long ago; its state is at status_url
+        async for raw in relay.follow(job_id, after_seq=after_seq):
+            frame = orjson.loads(raw)
+            yield ServerSentEvent(data=raw.decode(), id=str(frame["seq"]), event=frame["type"])
+
+    return EventSourceResponse(events(), ping=int(settings.ws_ping_interval_s))
+
+
+@router.delete("/{job_id}", response_model=JobPublic)
+async def cancel_job(
+    job_id: str, tenant: TenantDep, settings: SettingsDep, redis: RedisDep
+) -> JobPublic:
+    """Cancel a job (queued: at once; running: its worker stops claude within 2 s)."""
+    job = await jobs.cancel_job(settings=settings, redis=redis, tenant_id=tenant, job_id=job_id)
+    return JobPublic.of(job)

@@ -1,0 +1,138 @@
+"""Public request/response models of the REST API (the XCreate/XPublic ladder)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from app.errors import ErrorCode
+from app.models import ChatMessage, ChatSession, Job, Project
+from app.protocol import ContextName, JobState, UsageSummary
+from app.services.limits import LimitValues, TenantUse
+from app.services.usage import UsageReport, UsageRow
+
+__all__ = [
+    "ChatAccepted",
+    "ChatCreate",
+    "ErrorBody",
+    "HealthPublic",
+    "JobPublic",
+    "LimitsPublic",
+    "MessagePublic",
+    "ProjectCreate",
+    "ProjectPublic",
+    "ReadyPublic",
+    "SessionPublic",
+    "UsageReport",
+    "UsageRow",
+]
+
+
+class ErrorBody(BaseModel):
+    """Every error: a stable code, a message for a person, details."""
+
+    code: ErrorCode
+    message: str
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class ProjectBase(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+
+
+class ProjectCreate(ProjectBase):
+    pass
+
+
+class ProjectPublic(ProjectBase):
+    id: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, project: Project) -> ProjectPublic:
+        return cls(id=str(project.id), name=project.name, created_at=project.created_at)
+
+
+class ChatCreate(BaseModel):
+    """A user message (the WebSocket `message` frame without `type`)."""
+
+    content: str = Field(min_length=1, max_length=100_000)
+    context: ContextName = "analysis"
+    session_id: str | None = None
+
+
+class ChatAccepted(BaseModel):
+    job_id: str
+    session_id: str
+    status_url: str
+    events_url: str
+
+
+class JobPublic(BaseModel):
+    id: str
+    project_id: str
+    session_id: str
+    context: ContextName
+    queue: str
+    state: JobState
+    error_code: str | None
+    error_message: str | None
+    usage: UsageSummary | None
+    cancel_requested: bool
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+    @classmethod
+    def of(cls, job: Job) -> JobPublic:
+        return cls(
+            id=str(job.id), project_id=str(job.project_id), session_id=str(job.session_id),
+            **job.model_dump(include={
+                "context", "queue", "state", "error_code", "error_message", "usage",
+                "cancel_requested", "created_at", "started_at", "finished_at"}),
+        )
+
+
+class SessionPublic(BaseModel):
+    id: str
+    project_id: str
+    context: ContextName
+    title: str
+    created_at: datetime
+    last_active_at: datetime
+
+    @classmethod
+    def of(cls, session: ChatSession) -> SessionPublic:
+        return cls(id=str(session.id), project_id=str(session.project_id), context=session.context,
+                   title=session.title, created_at=session.created_at,
+                   last_active_at=session.last_active_at)
+
+
+class MessagePublic(BaseModel):
+    id: str
+    role: str
+    content: str
+    job_id: str | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, message: ChatMessage) -> MessagePublic:
+        return cls(id=str(message.id), role=message.role, content=message.content,
+                   job_id=str(message.job_id) if message.job_id else None,
+                   created_at=message.created_at)
+
+
+class LimitsPublic(BaseModel):
+    limits: LimitValues
+    use: TenantUse
+
+
+class HealthPublic(BaseModel):
+    status: str = "ok"
+
+
+class ReadyPublic(BaseModel):
+    status: str
+    checks: dict[str, str]

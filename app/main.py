@@ -1,0 +1,62 @@
+"""The FastAPI application: routers, error handlers, and a lifespan that opens one Redis
+client, Mongo (Beanie), one relay (pub/sub listener) and a Celery app for sending."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from redis.asyncio import Redis
+
+from app.api.errors import install_error_handlers
+from app.api.main import api_router
+from app.db import init_db
+from app.logging import configure_logging
+from app.relay import Relay
+from app.settings import Settings, get_settings
+
+__all__ = ["create_app"]
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The API; `uvicorn app.main:create_app --factory` (settings from WX_* env vars)."""
+    settings = settings or get_settings()
+    configure_logging(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from tasks.celery_app import make_celery
+
+        redis = Redis.from_url(settings.redis_url)
+        mongo = await init_db(settings)
+        relay = Relay(redis, queue_size=settings.ws_queue_size)
+        await relay.start()
+        app.state.settings = settings
+        app.state.redis = redis
+        app.state.mongo = mongo
+        app.state.relay = relay
+        app.state.celery = make_celery(settings)
+        try:
+            yield
+        finally:
+            await relay.close()
+            await redis.aclose()
+            await mongo.close()
+
+    app = FastAPI(
+        title="wxcode runner",
+        version="0.1.0",
+        description="Chat with Claude Code about a project: WebSocket `/ws/chat/{project_id}` "
+        "(subprotocol `bearer, <jwt>`) or the REST fallback with Server-Sent Events.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.add_middleware(
+        CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=True,
+        allow_methods=["*"], allow_headers=["*"],
+    )
+    install_error_handlers(app)
+    app.include_router(api_router)
+    return app

@@ -1,0 +1,69 @@
+"""The worker-lost reaper: a thread in each worker's main process, with its own event
+loop and clients, that ends running jobs whose heartbeat went stale (their worker died
+and no redelivery came) and ends the claude processes they left behind."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import TYPE_CHECKING
+
+from app.protocol import utc_now
+from app.services.job_lifecycle import live_job_ids, stale_running_jobs
+from app.settings import Settings
+from tasks.lost import declare_lost
+from tasks.orphans import LiveJobs, reap_orphans
+from tasks.runtime import Runtime, build_runtime
+
+if TYPE_CHECKING:
+    from celery import Celery
+
+__all__ = ["Reaper", "reap_once"]
+
+log = logging.getLogger("wx.worker.reaper")
+
+
+async def reap_once(rt: Runtime) -> list[str]:
+    """One sweep: end stale running jobs, then orphaned claude runs; the lost job ids."""
+    lost = []
+    for job in await stale_running_jobs(rt.settings.heartbeat_stale_s):
+        if await declare_lost(rt, job):
+            lost.append(str(job.id))
+    since = utc_now()
+    await reap_orphans(rt.executor, rt.settings, LiveJobs(await live_job_ids(), since=since))
+    return lost
+
+
+class Reaper:
+    """Runs `reap_once` every `reaper_interval_s` in a daemon thread until stopped."""
+
+    def __init__(self, settings: Settings, celery: Celery) -> None:
+        self._settings = settings
+        self._celery = celery
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._main, name="wx-reaper", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _main(self) -> None:
+        rt = build_runtime(self._settings, self._celery)
+        try:
+            while not self._stop.wait(self._settings.reaper_interval_s):
+                try:
+                    rt.loop.run_until_complete(reap_once(rt))
+                except Exception:
+                    log.exception("reaper sweep failed")
+        finally:
+            rt.loop.run_until_complete(_close(rt))
+            rt.loop.close()
+
+
+async def _close(rt: Runtime) -> None:
+    await rt.executor.close()
+    await rt.redis.aclose()
+    await rt.mongo.close()
