@@ -1,0 +1,10 @@
+/** Runtime config for the page: where to open the chat socket (read at request time, not build time). */
+import { NextResponse } from "next/server";
+
+import { apiPort, publicWsUrl } from "@/lib/server/session";
+
+export const dynamic = "force-dynamic";
+
+export function GET(): NextResponse {
+  return NextResponse.json({ wsUrl: publicWsUrl(), apiPort: apiPort() }, { headers: { "cache-control": "no-store" } });
+}

@@ -1,0 +1,28 @@
+import type { Metadata } from "next";
+import Link from "next/link";
+import type { ReactNode } from "react";
+
+import { SignOut } from "@/components/sign-out";
+import "highlight.js/styles/github.css";
+import "./globals.css";
+
+export const metadata: Metadata = { title: "wxcode runner", description: "Chat with Claude Code about your project" };
+
+export default function RootLayout({ children }: { children: ReactNode }) {
+  return (
+    <html lang="en">
+      <body>
+        <header className="topbar">
+          <Link href="/" className="brand">
+            wxcode <span>runner</span>
+          </Link>
+          <nav>
+            <Link href="/">Projects</Link>
+            <SignOut />
+          </nav>
+        </header>
+        <main className="page">{children}</main>
+      </body>
+    </html>
+  );
+}

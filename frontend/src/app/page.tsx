@@ -1,0 +1,5 @@
+import { ProjectsList } from "@/components/projects-list";
+
+export default function HomePage() {
+  return <ProjectsList />;
+}

@@ -1,0 +1,44 @@
+/** Server-only helpers: the token cookie and where the API is. */
+import type { NextResponse } from "next/server";
+
+export const TOKEN_COOKIE = "wx_token";
+const WEEK_S = 7 * 24 * 3600;
+
+/** The FastAPI base URL (env `WX_API_URL`). */
+export function apiBaseUrl(): string {
+  return (process.env.WX_API_URL ?? "http://127.0.0.1:8000").replace(/\/$/, "");
+}
+
+/** The socket base the browser should use, when set (env `WX_PUBLIC_WS_URL`). */
+export function publicWsUrl(): string | null {
+  return process.env.WX_PUBLIC_WS_URL || process.env.NEXT_PUBLIC_WX_WS_URL || null;
+}
+
+export function apiPort(): string {
+  const url = new URL(apiBaseUrl());
+  return url.port || (url.protocol === "https:" ? "443" : "80");
+}
+
+/** Keep the token in an httpOnly cookie: page scripts never read it from storage or the URL. */
+export function setTokenCookie(response: NextResponse, token: string, secure: boolean): void {
+  response.cookies.set(TOKEN_COOKIE, token, {
+    httpOnly: true,
+    sameSite: "lax",
+    secure,
+    path: "/",
+    maxAge: WEEK_S,
+  });
+}
+
+export function clearTokenCookie(response: NextResponse): void {
+  response.cookies.set(TOKEN_COOKIE, "", { httpOnly: true, sameSite: "lax", path: "/", maxAge: 0 });
+}
+
+/** Whether the API accepts this token (any authenticated call answering 2xx). */
+export async function tokenIsValid(token: string): Promise<boolean> {
+  const response = await fetch(`${apiBaseUrl()}/api/projects`, {
+    headers: { authorization: `Bearer ${token}` },
+    cache: "no-store",
+  });
+  return response.ok;
+}
