@@ -162,25 +162,31 @@ def _executor(settings: Settings) -> str:
 
 
 def _start_frontend(stack: _Stack, settings: Settings, env: dict[str, str], wanted: bool) -> None:
-    """Placeholder the frontend owner fills: `npm run start` in frontend/ on the port."""
-    frontend_dir = Path(__file__).resolve().parents[2] / "frontend"
-    if not wanted or not (frontend_dir / "package.json").exists():
+    """The built Next.js UI (scripts/frontend.sh builds it) on WX_FRONTEND_PORT."""
+    script = Path(__file__).resolve().parents[2] / "scripts" / "frontend.sh"
+    if not wanted:
         return
-    stack.start("frontend", ["npm", "run", "start", "--", "-p", str(settings.frontend_port)],
-                env, cwd=frontend_dir)
+    if _port_open("127.0.0.1", settings.frontend_port):
+        typer.echo(f"  port {settings.frontend_port} is taken: not starting the frontend")
+        return
+    ui_env = {**env, "WX_API_URL": f"http://{settings.api_host}:{settings.api_port}",
+              "WX_FRONTEND_PORT": str(settings.frontend_port)}
+    stack.start("frontend", ["bash", str(script), "start"], ui_env)
+    _wait_port("127.0.0.1", settings.frontend_port, "the frontend", stack, timeout=120)
 
 
 def _print_banner(settings: Settings, env: dict[str, str]) -> None:
     from app.auth import mint_token
 
     base = f"http://{settings.api_host}:{settings.api_port}"
+    token = mint_token(settings, tenant_id="dev", sub="dev")
     typer.echo(f"""
 wxcode runner is up (executor: {env['WX_EXECUTOR']}, Claude API: {
         env.get('WX_ANTHROPIC_BASE_URL') or 'Anthropic (configured credentials)'})
   API        {base}   (OpenAPI: {base}/docs)
   WebSocket  ws://{settings.api_host}:{settings.api_port}/ws/chat/<project_id>
-  UI         http://127.0.0.1:{settings.frontend_port}
-  token      {mint_token(settings, tenant_id="dev", sub="dev")}
+  UI         http://127.0.0.1:{settings.frontend_port}/?token={token}   (signs you in)
+  token      {token}
 Ctrl-C stops everything this command started.""")
 
 
