@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The test command: installs what is missing, starts dockerd and Redis, then runs every
-# test (Python unit + integration + browser e2e, then the frontend's vitest suite).
-# Extra arguments go to pytest (e.g. scripts/test.sh tests/unit -x).
+# test: the frontend's vitest suite, the browser end-to-end tests (Playwright + Debian's
+# chromium, in their own pytest process: Playwright's sync API holds the event loop),
+# then the Python unit and integration tests against the real parts.
+# Arguments, if any, go to one pytest run instead (e.g. scripts/test.sh tests/unit -x).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -9,16 +11,20 @@ bash scripts/bootstrap.sh
 export PATH="$ROOT/.venv/bin:$PATH"
 bash scripts/frontend.sh build
 
-set +e
-pytest "$@"
-rc=$?
-set -e
-if [ "$rc" -eq 5 ]; then
-  echo "pytest collected no tests: failing on purpose" >&2
-  exit 1
-fi
-[ "$rc" -eq 0 ] || exit "$rc"
+run_pytest() {
+  local rc=0
+  pytest "$@" || rc=$?
+  if [ "$rc" -eq 5 ]; then
+    echo "pytest collected no tests ($*): failing on purpose" >&2
+    exit 1
+  fi
+  [ "$rc" -eq 0 ] || exit "$rc"
+}
 
-if [ "$#" -eq 0 ]; then
-  (cd frontend && npx vitest run)
+if [ "$#" -gt 0 ]; then
+  run_pytest "$@"
+  exit 0
 fi
+(cd frontend && npx vitest run)
+run_pytest tests/e2e
+run_pytest
