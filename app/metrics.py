@@ -1,27 +1,41 @@
 """Prometheus series of the runner, in one registry.
 
-The API process observes what it sees (open sockets, relay lag, submissions) and, at
-scrape time, reads what the workers leave behind: queue depth (Redis list lengths),
-jobs by state and queue (Mongo), tokens and cost by tenant (TokenUsageLog). Worker
-processes may observe the turn histograms in their own process."""
+The API process observes what it sees itself (open sockets, relay lag, submissions).
+The workers run in other processes, often on other hosts, so they record their series
+in Redis (`record_turn`: histogram buckets and per-tenant counters in `wx:metrics:*`
+hashes, with the bucket lists below), and the API reads those at scrape time together
+with queue depth (Redis list lengths), jobs by state and queue (Mongo) and the worker
+host registry (alive hosts, running tenant containers)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+import logging
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.registry import Collector
 from redis.asyncio import Redis
 
+if TYPE_CHECKING:
+    from app.models import Job
+    from app.protocol import UsageSummary
+
 __all__ = [
+    "FIRST_CHUNK_BUCKETS",
     "OPEN_SOCKETS",
     "REGISTRY",
     "RELAY_LAG",
-    "TIME_TO_FIRST_CHUNK",
     "TURNS_SUBMITTED",
-    "TURN_DURATION",
+    "TURN_DURATION_BUCKETS",
+    "record_turn",
+    "record_turn_end",
     "refresh_scrape_metrics",
 ]
 
@@ -36,68 +50,154 @@ RELAY_LAG = Histogram(
     "wx_relay_lag_seconds", "Frame timestamp to delivery to a client",
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10), registry=REGISTRY,
 )
-TURN_DURATION = Histogram(
-    "wx_turn_duration_seconds", "Turn duration, by queue and final state", ["queue", "state"],
-    buckets=(1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 7200), registry=REGISTRY,
-)
-TIME_TO_FIRST_CHUNK = Histogram(
-    "wx_time_to_first_chunk_seconds", "Job start to first assistant chunk", ["queue"],
-    buckets=(0.25, 0.5, 1, 2, 5, 10, 30, 60), registry=REGISTRY,
-)
+
+# Upper bounds of the worker histograms' buckets (+Inf is implied). Shared by the
+# workers that write them and the API that exports them: change both at once.
+TURN_DURATION_BUCKETS = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 7200.0)
+FIRST_CHUNK_BUCKETS = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
 
 _QUEUES = ("chat", "conversions")
-_Series = list[tuple[tuple[str, ...], float]]
+_KEY = "wx:metrics:"
+_TURN_DURATION = _KEY + "turn_duration"
+_FIRST_CHUNK = _KEY + "first_chunk"
+_TENANT_TOKENS = _KEY + "tenant_tokens"
+_TENANT_COST = _KEY + "tenant_cost"
+_SEP = "|"
+
+log = logging.getLogger("wx.metrics")
+
+
+async def record_turn(
+    redis: Redis,
+    *,
+    queue: str,
+    state: str,
+    tenant_id: str,
+    duration_s: float | None,
+    first_chunk_s: float | None,
+    tokens: int,
+    cost_usd: float,
+) -> None:
+    """A worker's record of one ended turn (call once per turn: after the atomic end)."""
+    async with redis.pipeline(transaction=True) as pipe:
+        if duration_s is not None:
+            _observe(pipe, _TURN_DURATION, (queue, state), TURN_DURATION_BUCKETS, duration_s)
+        if first_chunk_s is not None:
+            _observe(pipe, _FIRST_CHUNK, (queue,), FIRST_CHUNK_BUCKETS, first_chunk_s)
+        if tokens:
+            pipe.hincrby(_TENANT_TOKENS, tenant_id, tokens)
+        if cost_usd:
+            pipe.hincrbyfloat(_TENANT_COST, tenant_id, cost_usd)
+        await pipe.execute()
+
+
+async def record_turn_end(
+    redis: Redis, job: Job, state: str, usage: UsageSummary | None, *,
+    duration_s: float | None, first_chunk_s: float | None = None,
+) -> None:
+    """`record_turn` for an ended job; a Redis error is logged, never raised."""
+    try:
+        await record_turn(
+            redis, queue=job.queue, state=state, tenant_id=job.tenant_id,
+            duration_s=duration_s, first_chunk_s=first_chunk_s,
+            tokens=usage.total_tokens if usage else 0,
+            cost_usd=usage.total_cost_usd if usage else 0.0,
+        )
+    except Exception:
+        log.exception("job %s: cannot record its metrics", job.id)
+
+
+def _observe(pipe: Any, key: str, labels: Sequence[str], buckets: Sequence[float],
+             value: float) -> None:
+    prefix = _SEP.join(labels)
+    index = next((i for i, bound in enumerate(buckets) if value <= bound), len(buckets))
+    pipe.hincrby(key, f"{prefix}{_SEP}b{index}", 1)
+    pipe.hincrby(key, f"{prefix}{_SEP}count", 1)
+    pipe.hincrbyfloat(key, f"{prefix}{_SEP}sum", value)
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _histogram(name: str, doc: str, label_names: list[str], buckets: Sequence[float],
+               raw: Mapping[bytes | str, bytes | str]) -> HistogramMetricFamily:
+    """A histogram family from a `_observe` hash (per-bucket counts made cumulative)."""
+    series: dict[tuple[str, ...], dict[str, float]] = {}
+    for field, value in raw.items():
+        *names, part = _text(field).split(_SEP)
+        series.setdefault(tuple(names), {})[part] = float(value)
+    family = HistogramMetricFamily(name, doc, labels=label_names)
+    bounds = [*(str(float(b)) for b in buckets), "+Inf"]
+    for label_values, parts in sorted(series.items()):
+        running, cumulative = 0.0, []
+        for i, bound in enumerate(bounds):
+            running += parts.get(f"b{i}", 0.0)
+            cumulative.append((bound, running))
+        family.add_metric(list(label_values), cumulative, sum_value=parts.get("sum", 0.0))
+    return family
 
 
 class _ScrapeCollector(Collector):
-    """Series read from Redis and Mongo just before each scrape."""
+    """Families read from Redis and Mongo just before each scrape."""
 
     def __init__(self) -> None:
-        self.snapshot: dict[str, _Series] = {}
+        self.families: list[Metric] = []
 
     def describe(self) -> list[Metric]:
         return []
 
     def collect(self) -> Iterator[Metric]:
-        specs = {
-            "wx_queue_depth": ("Celery messages waiting per queue", ["queue"]),
-            "wx_jobs": ("Jobs by state and queue", ["state", "queue"]),
-            "wx_tenant_tokens": ("Tokens used, by tenant (TokenUsageLog)", ["tenant"]),
-            "wx_tenant_cost_usd": ("Cost in USD, by tenant (TokenUsageLog)", ["tenant"]),
-        }
-        for name, (doc, labels) in specs.items():
-            family = GaugeMetricFamily(name, doc, labels=labels)
-            for label_values, value in self.snapshot.get(name, []):
-                family.add_metric(list(label_values), value)
-            yield family
+        yield from self.families
 
 
 _SCRAPE = _ScrapeCollector()
 REGISTRY.register(_SCRAPE)
 
 
-async def refresh_scrape_metrics(redis: Redis) -> None:
-    """Read queue depth, jobs by state and usage by tenant for the next scrape."""
-    from app.models import Job, TokenUsageLog
+def _gauge(name: str, doc: str, labels: list[str],
+           rows: Sequence[tuple[tuple[str, ...], float]]) -> GaugeMetricFamily:
+    family = GaugeMetricFamily(name, doc, labels=labels)
+    for label_values, value in rows:
+        family.add_metric(list(label_values), value)
+    return family
 
-    depth: _Series = [((q,), float(await redis.llen(q))) for q in _QUEUES]
-    jobs_pipeline: list[dict[str, Any]] = [
+
+def _counter(name: str, doc: str,
+             raw: Mapping[bytes | str, bytes | str]) -> CounterMetricFamily:
+    family = CounterMetricFamily(name, doc, labels=["tenant"])
+    for tenant, value in sorted((_text(k), float(v)) for k, v in raw.items()):
+        family.add_metric([tenant], value)
+    return family
+
+
+async def refresh_scrape_metrics(redis: Redis) -> None:
+    """Read the workers' series, queue depth, jobs and hosts for the next scrape."""
+    from app.models import Job
+    from app.services.hosts import alive_hosts, host_queue
+
+    hosts = await alive_hosts(redis)
+    queues = [*_QUEUES, *(host_queue(q, h.host) for h in hosts for q in sorted(h.queues))]
+    depth = [((q,), float(await redis.llen(q))) for q in queues]
+    pipeline: list[dict[str, Any]] = [
         {"$group": {"_id": {"state": "$state", "queue": "$queue"}, "n": {"$sum": 1}}}
     ]
-    rows = await (await Job.get_pymongo_collection().aggregate(jobs_pipeline)).to_list(1000)
-    jobs: _Series = [((str(r["_id"]["state"]), str(r["_id"]["queue"])), float(r["n"]))
-                     for r in rows]
-    usage_pipeline: list[dict[str, Any]] = [{"$group": {
-        "_id": "$tenant_id",
-        "tokens": {"$sum": {"$add": ["$input_tokens", "$output_tokens",
-                                     "$cache_creation_tokens", "$cache_read_tokens"]}},
-        "cost": {"$sum": "$total_cost_usd"},
-    }}]
-    usage = await (await TokenUsageLog.get_pymongo_collection().aggregate(usage_pipeline)).to_list(
-        100_000)
-    _SCRAPE.snapshot = {
-        "wx_queue_depth": depth,
-        "wx_jobs": jobs,
-        "wx_tenant_tokens": [((str(r["_id"]),), float(r["tokens"])) for r in usage],
-        "wx_tenant_cost_usd": [((str(r["_id"]),), float(r["cost"])) for r in usage],
-    }
+    rows = await (await Job.get_pymongo_collection().aggregate(pipeline)).to_list(1000)
+    jobs = [((str(r["_id"]["state"]), str(r["_id"]["queue"])), float(r["n"])) for r in rows]
+    _SCRAPE.families = [
+        _gauge("wx_queue_depth", "Celery messages waiting per queue", ["queue"], depth),
+        _gauge("wx_jobs", "Jobs by state and queue", ["state", "queue"], jobs),
+        _gauge("wx_worker_hosts", "Worker hosts alive in the registry", [],
+               [((), float(len(hosts)))]),
+        _gauge("wx_containers", "Running tenant containers, summed over alive hosts", [],
+               [((), float(sum(h.containers for h in hosts)))]),
+        _histogram("wx_turn_duration_seconds", "Turn duration, by queue and final state",
+                   ["queue", "state"], TURN_DURATION_BUCKETS,
+                   await redis.hgetall(_TURN_DURATION)),
+        _histogram("wx_time_to_first_chunk_seconds", "Job start to first assistant chunk",
+                   ["queue"], FIRST_CHUNK_BUCKETS, await redis.hgetall(_FIRST_CHUNK)),
+        _counter("wx_tenant_tokens", "Tokens used, by tenant",
+                 await redis.hgetall(_TENANT_TOKENS)),
+        _counter("wx_tenant_cost_usd", "Claude cost in USD, by tenant",
+                 await redis.hgetall(_TENANT_COST)),
+    ]

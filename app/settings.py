@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -74,6 +75,11 @@ class Settings(BaseSettings):
     heartbeat_interval_s: float = 5.0
     heartbeat_stale_s: float = 30.0
     reaper_interval_s: float = 10.0
+    # Worker hosts (DESIGN §11): the name this worker's host registers under (its
+    # queues are `chat.<host>`/`conversions.<host>`; empty = the machine's hostname),
+    # and how often (s) it refreshes `wx:host:<host>` (which expires after 3 periods).
+    worker_host: str = Field(default_factory=socket.gethostname)
+    host_heartbeat_s: float = 10.0
     cancel_poll_interval_s: float = 0.1
 
     # Events in Redis (DESIGN §7)
@@ -98,6 +104,12 @@ class Settings(BaseSettings):
     sim_host: str = "127.0.0.1"
     sim_port: int = 8787
     sim_chars_per_s: float = 2000.0
+
+    @model_validator(mode="after")
+    def _default_worker_host(self) -> Settings:
+        if not self.worker_host:
+            self.worker_host = socket.gethostname()
+        return self
 
     @model_validator(mode="after")
     def _refuse_dev_secret_in_prod(self) -> Settings:

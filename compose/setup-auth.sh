@@ -3,7 +3,8 @@
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-ENV_FILE="$HERE/.env"
+ENV_FILE="$HERE/.env.claude"
+SHARED_ENV_FILE="$HERE/.env"
 VOLUME="claude-credentials"
 IMAGE="${WX_TENANT_IMAGE:-}"
 MODE="login"
@@ -26,16 +27,18 @@ Gives the runner's tenant containers Claude credentials, one of two ways:
           as WX_CLAUDE_OAUTH_TOKEN (the preferred way: nothing to refresh).
 
 Options:
-  --image IMAGE     tenant image (default: \$WX_TENANT_IMAGE, then the env file, then
+  --image IMAGE     tenant image (default: \$WX_TENANT_IMAGE, then compose/.env, then
                     wx-tenant:2.1.332)
   --volume NAME     credentials volume for 'login' (default: $VOLUME)
-  --env-file PATH   env file to update (default: compose/.env, made from .env.example)
+  --env-file PATH   env file to update (default: compose/.env.claude, made from
+                    .env.claude.example; only the workers read it, never the api)
   --paste           'token' only: skip the container, just read the token (from the
                     terminal, or from stdin when it is not a terminal)
   -h, --help        show this help
 
-Both flows need a browser on any machine to approve the sign-in. Restart the workers
-afterwards: docker-compose -f compose/docker-compose.yml restart worker-chat worker-conversions
+Both flows need a browser on any machine to approve the sign-in. Then recreate the
+workers so they read the env file again (\`restart\` would not):
+  docker-compose -f compose/docker-compose.yml up -d worker-chat worker-conversions
 EOF
 }
 
@@ -59,16 +62,16 @@ parse_args() {
   done
 }
 
-env_value() {
-  [ -f "$ENV_FILE" ] || return 0
-  sed -n "s/^$1=//p" "$ENV_FILE" | tail -n 1
+shared_env_value() {
+  [ -f "$SHARED_ENV_FILE" ] || return 0
+  sed -n "s/^$1=//p" "$SHARED_ENV_FILE" | tail -n 1
 }
 
 ensure_env_file() {
   [ -f "$ENV_FILE" ] && return 0
-  cp "$HERE/.env.example" "$ENV_FILE"
+  cp "$HERE/.env.claude.example" "$ENV_FILE"
   chmod 600 "$ENV_FILE"
-  printf 'setup-auth: created %s from .env.example; review it\n' "$ENV_FILE" >&2
+  printf 'setup-auth: created %s from .env.claude.example\n' "$ENV_FILE" >&2
 }
 
 # Sets NAME=VALUE (replacing an active line) and comments out the OTHER credential lines.
@@ -86,7 +89,7 @@ set_credential() {
 }
 
 resolve_image() {
-  [ -n "$IMAGE" ] || IMAGE="$(env_value WX_TENANT_IMAGE)"
+  [ -n "$IMAGE" ] || IMAGE="$(shared_env_value WX_TENANT_IMAGE)"
   [ -n "$IMAGE" ] || IMAGE="wx-tenant:2.1.332"
   docker image inspect "$IMAGE" >/dev/null 2>&1 || die "image $IMAGE is missing; build it:
   docker-compose -f $HERE/docker-compose.yml --profile build build tenant-image"

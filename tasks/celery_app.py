@@ -8,7 +8,7 @@ from kombu.entity import Exchange, Queue
 
 from app.settings import Settings
 
-__all__ = ["CHAT_TURN_TASK", "QUEUES", "make_celery", "time_limits"]
+__all__ = ["CHAT_TURN_TASK", "QUEUES", "make_celery", "make_queue", "time_limits"]
 
 CHAT_TURN_TASK = "chat_turn.run"
 QUEUES = ("chat", "conversions")
@@ -17,8 +17,8 @@ _VISIBILITY_MARGIN_S = 600
 
 
 def time_limits(settings: Settings, queue: str) -> tuple[int, int]:
-    """(soft, hard) time limit in seconds of a task on `queue`."""
-    if queue == "conversions":
+    """(soft, hard) time limit in seconds of a task on `queue` (or `<queue>.<host>`)."""
+    if queue.partition(".")[0] == "conversions":
         return settings.conversions_soft_time_limit_s, settings.conversions_time_limit_s
     return settings.chat_soft_time_limit_s, settings.chat_time_limit_s
 
@@ -29,7 +29,7 @@ def make_celery(settings: Settings) -> Celery:
     soft, hard = time_limits(settings, "chat")
     visibility = {"visibility_timeout": _visibility_timeout(settings)}
     app.conf.update(
-        task_queues=[_queue(name) for name in QUEUES],
+        task_queues=[make_queue(name) for name in QUEUES],
         task_default_queue="chat",
         task_routes={CHAT_TURN_TASK: {"queue": "chat"}},
         task_acks_late=True,
@@ -56,7 +56,8 @@ def make_celery(settings: Settings) -> Celery:
     return app
 
 
-def _queue(name: str) -> Queue:
+def make_queue(name: str) -> Queue:
+    """A direct queue bound to its own exchange (what `send_task(queue=name)` creates)."""
     return Queue(name, Exchange(name), routing_key=name)  # type: ignore[no-untyped-call]
 
 

@@ -9,6 +9,8 @@ import logging
 from datetime import timedelta
 
 from app.errors import ErrorCode
+from app.logging import log_context
+from app.metrics import record_turn_end
 from app.models import Job
 from app.protocol import ErrorFrame, UsageSummary, utc_now
 from app.services.dispatch import dispatch_next
@@ -22,6 +24,11 @@ log = logging.getLogger("wx.worker.lost")
 
 async def declare_lost(rt: Runtime, job: Job) -> bool:
     """End `job` as worker_lost if its heartbeat is still stale; True if this call did."""
+    with log_context(job_id=str(job.id), tenant_id=job.tenant_id):
+        return await _declare_lost(rt, job)
+
+
+async def _declare_lost(rt: Runtime, job: Job) -> bool:
     stale_before = utc_now() - timedelta(seconds=rt.settings.heartbeat_stale_s)
     lost = await mark_worker_lost(job, stale_before=stale_before)
     if lost is None:
@@ -34,6 +41,9 @@ async def declare_lost(rt: Runtime, job: Job) -> bool:
                        message="The worker running this turn was lost; the turn was ended.",
                        usage=usage)
     await rt.publisher.publish(str(lost.id), [frame])
+    duration = ((lost.finished_at - lost.started_at).total_seconds()
+                if lost.finished_at and lost.started_at else None)
+    await record_turn_end(rt.redis, lost, "failed", lost.usage, duration_s=duration)
     await dispatch_next(lost.session_id, redis=rt.redis, celery=rt.celery, settings=rt.settings)
     return True
 

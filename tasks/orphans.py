@@ -4,7 +4,6 @@ under `<data_dir>/run/` and ends the process group of any job that is no longer 
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import signal
@@ -64,19 +63,12 @@ class LiveJobs(set[str]):
 
 async def reap_orphans(executor: Executor, settings: Settings, live: LiveJobs) -> list[str]:
     """End claude runs whose job is not live; the reaped job ids."""
-    containers = getattr(executor, "tenant_containers", None)
-    if containers is not None:
-        # Not DockerExecutor.reap_orphans: it copies `live` into a plain set and would
-        # lose the "created after the snapshot" rule.
-        from workers.executor._docker_maint import reap_container
+    from workers.executor.docker import DockerExecutor
 
-        def _reap() -> list[str]:
-            return [j for c in containers() for j in reap_container(c, live, settings)]
-
-        reaped = await asyncio.to_thread(_reap)
-        if reaped:
-            log.warning("ended orphaned claude runs of jobs %s", reaped)
-        return reaped
+    if isinstance(executor, DockerExecutor):
+        # The snapshot time, less the skew margin: a run that began after it is spared
+        # even if its job is missing from `live` (created or started after the snapshot).
+        return await executor.reap_orphans(live, started_before=live.since.timestamp())
     return _reap_local(settings, live)
 
 

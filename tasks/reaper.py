@@ -1,6 +1,7 @@
-"""The worker-lost reaper: a thread in each worker's main process, with its own event
-loop and clients, that ends running jobs whose heartbeat went stale (their worker died
-and no redelivery came) and ends the claude processes they left behind."""
+"""The worker-lost reaper and housekeeping: a thread in each worker's main process, with
+its own event loop and clients, that ends running jobs whose heartbeat went stale (their
+worker died and no redelivery came), ends the claude processes they left behind, sends
+again the turns stranded on the queue of a dead host, and stops idle tenant containers."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import threading
 from typing import TYPE_CHECKING
 
 from app.protocol import utc_now
+from app.services.dispatch import redispatch_from_dead_hosts
 from app.services.job_lifecycle import live_job_ids, stale_running_jobs
 from app.settings import Settings
 from tasks.lost import declare_lost
@@ -18,7 +20,7 @@ from tasks.runtime import Runtime, build_runtime
 if TYPE_CHECKING:
     from celery import Celery
 
-__all__ = ["Reaper", "reap_once"]
+__all__ = ["Reaper", "housekeeping", "reap_once"]
 
 log = logging.getLogger("wx.worker.reaper")
 
@@ -32,6 +34,17 @@ async def reap_once(rt: Runtime) -> list[str]:
     since = utc_now()
     await reap_orphans(rt.executor, rt.settings, LiveJobs(await live_job_ids(), since=since))
     return lost
+
+
+async def housekeeping(rt: Runtime) -> None:
+    """Turns stranded on a dead host's queue are sent again; idle containers stop."""
+    resent = await redispatch_from_dead_hosts(redis=rt.redis, celery=rt.celery,
+                                              settings=rt.settings)
+    if resent:
+        log.warning("sent again turns stranded on a dead host's queue: %s", resent)
+    stop_idle = getattr(rt.executor, "stop_idle_containers", None)
+    if stop_idle is not None:
+        await stop_idle(rt.settings.container_idle_s)
 
 
 class Reaper:
@@ -54,10 +67,11 @@ class Reaper:
         rt = build_runtime(self._settings, self._celery)
         try:
             while not self._stop.wait(self._settings.reaper_interval_s):
-                try:
-                    rt.loop.run_until_complete(reap_once(rt))
-                except Exception:
-                    log.exception("reaper sweep failed")
+                for sweep in (reap_once, housekeeping):
+                    try:
+                        rt.loop.run_until_complete(sweep(rt))
+                    except Exception:
+                        log.exception("%s failed", sweep.__name__)
         finally:
             rt.loop.run_until_complete(_close(rt))
             rt.loop.close()

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -64,7 +63,7 @@ def build_runtime(settings: Settings, celery: Celery) -> Runtime:
             executor=create_executor(settings),
             guardrail=Guardrail(settings),
             celery=celery,
-            worker_name=f"{socket.gethostname()}:{os.getpid()}",
+            worker_name=f"{settings.worker_host}:{os.getpid()}",
         )
 
     return loop.run_until_complete(_init())

@@ -11,8 +11,17 @@ from typing import Any
 from beanie import PydanticObjectId
 
 from app.errors import ErrorCode
+from app.logging import log_context
+from app.metrics import record_turn_end
 from app.models import ChatMessage, ChatSession, Job
-from app.protocol import CancelledFrame, ErrorFrame, ServerFrame, SessionEndFrame, utc_now
+from app.protocol import (
+    AssistantChunkFrame,
+    CancelledFrame,
+    ErrorFrame,
+    ServerFrame,
+    SessionEndFrame,
+    utc_now,
+)
 from app.services.dispatch import dispatch_next
 from app.services.job_lifecycle import claim_job, finish_job, heartbeat, record_usage
 from tasks.lost import await_or_declare_lost
@@ -33,11 +42,13 @@ def cancel_key(job_id: str) -> str:
 
 async def run_turn(rt: Runtime, job_id: str) -> None:
     """Run one turn; a job that is no longer `queued` never runs Claude again."""
-    job = await claim_job(job_id, rt.worker_name)
-    if job is None:
-        await _unclaimable(rt, job_id)
-        return
-    await _TurnRun(rt, job).run()
+    with log_context(job_id=job_id):
+        job = await claim_job(job_id, rt.worker_name)
+        if job is None:
+            await _unclaimable(rt, job_id)
+            return
+        with log_context(tenant_id=job.tenant_id):
+            await _TurnRun(rt, job).run()
 
 
 async def _unclaimable(rt: Runtime, job_id: str) -> None:
@@ -61,6 +72,8 @@ class _TurnRun:
         self.timed_out = False
         self.lost = False
         self._interrupting: asyncio.Task[None] | None = None
+        self._started = time.monotonic()
+        self._first_chunk_s: float | None = None
         self._last_output = time.monotonic()
         self._next_heartbeat = time.monotonic() + rt.settings.heartbeat_interval_s
 
@@ -125,6 +138,9 @@ class _TurnRun:
         async for line in execution.lines():
             self._last_output = time.monotonic()
             frames = stream.feed_line(line)
+            if self._first_chunk_s is None and any(
+                    isinstance(f, AssistantChunkFrame) for f in frames):
+                self._first_chunk_s = time.monotonic() - self._started
             if frames:  # all frames of one line in one atomic publish
                 await self.rt.publisher.publish(self.job_id, frames)
 
@@ -165,6 +181,9 @@ class _TurnRun:
                                  error_code=code, error_message=message)
         if ended is not None:
             await self.rt.publisher.publish(self.job_id, [terminal])
+            await record_turn_end(self.rt.redis, self.job, state, usage,
+                                  duration_s=time.monotonic() - self._started,
+                                  first_chunk_s=self._first_chunk_s)
         await self.rt.redis.delete(cancel_key(self.job_id))
         self.rt.soft_timed_out.discard(self.job_id)
         await dispatch_next(self.job.session_id, redis=self.rt.redis, celery=self.rt.celery,

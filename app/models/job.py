@@ -31,6 +31,8 @@ class Job(Document):
     max_budget_usd: float | None = None
     created_at: datetime = Field(default_factory=utc_now)
     dispatched_at: datetime | None = None  # task sent to Celery (app/services/dispatch.py)
+    # The Celery queue the task went to: `queue`, or `<queue>.<host>` (tenant affinity).
+    routed_queue: str | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
 

@@ -56,6 +56,7 @@ def backend(
         "heartbeat_interval_s": 0.5,
         "heartbeat_stale_s": 20.0,  # isolated workers of the worker-lost test use 3 s
         "reaper_interval_s": 1.0,
+        "host_heartbeat_s": 1.0,  # the worker host registry (wx:host:*) expires after 3 s
         "turn_idle_timeout_s": 60.0,
     }
     return Backend(values, Settings(**values), _to_env(values))

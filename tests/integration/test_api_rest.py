@@ -193,6 +193,9 @@ async def test_health_ready_metrics_openapi(api: ApiEnv) -> None:
         checks = ready.json()["checks"]
         assert (checks["redis"], checks["mongo"]) == ("ok", "ok")
         assert checks["worker"].startswith("failed")
+        # Docker is checked through the worker host registry: no host registered here.
+        assert checks["hosts"] == "failed: RuntimeError: no worker host in the registry"
+        assert "docker" not in checks
         metrics = (await client.get("/metrics")).text
         assert 'wx_queue_depth{queue="chat"}' in metrics
         assert "wx_open_sockets" in metrics

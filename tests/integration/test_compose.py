@@ -30,6 +30,8 @@ from tests.helpers import REPO_ROOT, VENV_BIN
 COMPOSE_DIR = REPO_ROOT / "compose"
 COMPOSE_FILE = COMPOSE_DIR / "docker-compose.yml"
 ENV_EXAMPLE = COMPOSE_DIR / ".env.example"
+ENV_CLAUDE_EXAMPLE = COMPOSE_DIR / ".env.claude.example"  # the workers' env file only
+ENV_EXAMPLES = [ENV_EXAMPLE, ENV_CLAUDE_EXAMPLE]
 SETUP_AUTH = COMPOSE_DIR / "setup-auth.sh"
 DOCKERFILES = [
     COMPOSE_DIR / "Dockerfile",
@@ -73,6 +75,7 @@ def compose_config(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     compose.mkdir()
     shutil.copy(COMPOSE_FILE, compose / "docker-compose.yml")
     shutil.copy(ENV_EXAMPLE, compose / ".env")
+    shutil.copy(ENV_CLAUDE_EXAMPLE, compose / ".env.claude")
     (compose / "tenant").symlink_to(COMPOSE_DIR / "tenant")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("WX_", "DOCKER_"))}
     result = run(
@@ -139,6 +142,43 @@ def test_workers(compose_config: dict[str, Any]) -> None:
         assert worker["environment"]["WX_TENANT_IMAGE"] == "wx-tenant:2.1.332"
         assert worker["environment"]["WX_CONTAINER_NETWORK"] == "wx-tenants"
         assert worker["group_add"] == ["999"]  # DOCKER_GID of .env.example
+        assert worker["environment"]["WX_WORKER_HOST"] == "wx-host-1"
+        # Both env files: the shared .env and the Claude settings of .env.claude.
+        assert worker["environment"]["WX_CLAUDE_MAX_RETRIES"] == "2"
+        assert worker["environment"]["WX_LIMIT_RETRY_AFTER_S"] == "10"
+
+
+def test_api_gets_no_docker_socket_and_no_claude_credentials(
+    compose_config: dict[str, Any],
+) -> None:
+    api = services(compose_config)["api"]
+    assert not any("docker.sock" in v for v in api.get("volumes", []))
+    assert not any("claude-credentials" in v for v in api.get("volumes", []))
+    assert "group_add" not in api
+    leaked = [k for k in api["environment"] if k.startswith(("WX_CLAUDE_", "WX_ANTHROPIC_"))]
+    assert leaked == []
+    raw = yaml.safe_load(COMPOSE_FILE.read_text())
+    assert ".env.claude" not in str(raw["services"]["api"].get("env_file", ".env"))
+
+
+def test_api_stays_clean_with_credentials_set(tmp_path: Path) -> None:
+    """With a token and an API key in .env.claude, only the workers see them."""
+    compose = tmp_path / "compose"
+    compose.mkdir()
+    shutil.copy(COMPOSE_FILE, compose / "docker-compose.yml")
+    shutil.copy(ENV_EXAMPLE, compose / ".env")
+    claude = ENV_CLAUDE_EXAMPLE.read_text()
+    claude += "WX_CLAUDE_OAUTH_TOKEN=sk-ant-oat01-x\nWX_ANTHROPIC_API_KEY=sk-ant-api03-y\n"
+    (compose / ".env.claude").write_text(claude)
+    (compose / "tenant").symlink_to(COMPOSE_DIR / "tenant")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WX_", "DOCKER_"))}
+    result = run([tool("docker-compose"), "-f", str(compose / "docker-compose.yml"), "config"],
+                 env=env)
+    assert result.returncode == 0, result.stderr
+    svc = yaml.safe_load(result.stdout)["services"]
+    for name in WORKERS:
+        assert svc[name]["environment"]["WX_CLAUDE_OAUTH_TOKEN"] == "sk-ant-oat01-x"
+    assert "sk-ant" not in json.dumps(svc["api"]) + json.dumps(svc["frontend"])
 
 
 def test_data_services_and_networks(compose_config: dict[str, Any]) -> None:
@@ -179,9 +219,19 @@ def test_compose_variables_are_documented() -> None:
 # --- .env.example ---------------------------------------------------------------
 
 
-def env_example_names() -> list[str]:
-    """Every NAME of `NAME=value` or `# NAME=value` lines."""
-    return re.findall(r"^#? ?([A-Z][A-Z0-9_]*)=", ENV_EXAMPLE.read_text(), re.MULTILINE)
+def env_example_names(path: Path | None = None) -> list[str]:
+    """Every NAME of `NAME=value` or `# NAME=value` lines (of both example files)."""
+    paths = [path] if path else ENV_EXAMPLES
+    return [name for p in paths
+            for name in re.findall(r"^#? ?([A-Z][A-Z0-9_]*)=", p.read_text(), re.MULTILINE)]
+
+
+def test_claude_settings_live_only_in_the_workers_env_file() -> None:
+    shared = set(env_example_names(ENV_EXAMPLE))
+    claude = set(env_example_names(ENV_CLAUDE_EXAMPLE))
+    assert not {n for n in shared if n.startswith(("WX_CLAUDE_", "WX_ANTHROPIC_"))}
+    assert {"WX_CLAUDE_OAUTH_TOKEN", "WX_CLAUDE_CREDENTIALS_FILE", "WX_ANTHROPIC_API_KEY"} <= claude
+    assert shared.isdisjoint(claude)
 
 
 def test_env_example_documents_every_setting() -> None:
@@ -196,9 +246,10 @@ def test_env_example_names_only_real_settings() -> None:
     assert unknown == set()
 
 
-def test_env_example_lines_are_commented_and_unique() -> None:
+@pytest.mark.parametrize("path", ENV_EXAMPLES, ids=lambda p: p.name)
+def test_env_example_lines_are_commented_and_unique(path: Path) -> None:
     """Each setting, or group of adjacent settings, has a comment line right above it."""
-    lines = ENV_EXAMPLE.read_text().splitlines()
+    lines = path.read_text().splitlines()
     active = [line.split("=", 1)[0] for line in lines if re.match(r"^[A-Z]", line)]
     assert len(active) == len(set(active))
     is_setting = [bool(re.match(r"^#? ?[A-Z][A-Z0-9_]*=", line)) for line in lines]
@@ -214,12 +265,14 @@ def test_env_example_loads_into_settings(monkeypatch: pytest.MonkeyPatch) -> Non
     for name in list(os.environ):
         if name.startswith("WX_"):
             monkeypatch.delenv(name)
-    settings = Settings(_env_file=ENV_EXAMPLE)  # type: ignore[call-arg]
+    settings = Settings(_env_file=ENV_EXAMPLES)  # type: ignore[call-arg]
     assert settings.env == "prod"
     assert settings.executor == "docker"
     assert settings.cors_origins == ["https://wxcode.example.com"]
     assert settings.guardrail_extra_patterns == []
     assert settings.claude_credentials_file is None  # credentials are left to the operator
+    assert settings.claude_max_retries == 2  # read from .env.claude.example
+    assert settings.worker_host == "wx-host-1"
 
 
 # --- Dockerfiles ------------------------------------------------------------------

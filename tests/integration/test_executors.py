@@ -532,6 +532,24 @@ async def test_docker_reap_orphans(docker_harness: Harness, project: str) -> Non
     assert (await live_run.wait()).exit_code is not None
 
 
+async def test_docker_reap_orphans_spares_runs_started_after_the_snapshot(
+    docker_harness: Harness, project: str
+) -> None:
+    """A run whose job is missing from the live snapshot but that began after it (its job
+    was created or claimed since) is never reaped; once older than the cutoff, it is."""
+    from workers.executor.docker import DockerExecutor
+
+    ex = docker_harness.executor
+    assert isinstance(ex, DockerExecutor)
+    snapshot_at = time.time() - 10  # the live-jobs snapshot was read before this run began
+    job = uuid.uuid4().hex
+    run = await ex.start(RunSpec(TENANT, project, ["sh", "-c", "echo up; sleep 30"], job_id=job))
+    await asyncio.sleep(0.5)
+    assert await ex.reap_orphans([], started_before=snapshot_at) == []
+    assert await ex.reap_orphans([], started_before=time.time() + 5) == [job]
+    assert (await asyncio.wait_for(run.wait(), 10)).exit_code != 0
+
+
 async def test_create_executor_picks_by_setting(
     base_settings: Settings, docker_client: Any
 ) -> None:

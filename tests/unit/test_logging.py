@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import orjson
+import pytest
 
-from app.logging import JsonFormatter, log_context
+from app.logging import JsonFormatter, configure_logging, log_context
+from app.settings import Settings
 
 
 def _format(record_msg: str, **extra: object) -> dict[str, object]:
@@ -27,3 +30,27 @@ def test_extra_fields_are_kept_and_one_line() -> None:
     text = JsonFormatter().format(record)
     assert "\n" not in text
     assert orjson.loads(text)["queue"] == "chat"
+
+
+def test_turn_log_line_carries_both_ids(capsys: pytest.CaptureFixture[str]) -> None:
+    """As a worker logs inside a turn: configure_logging(JSON), log_context, an asyncio task."""
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    try:
+        configure_logging(Settings(log_json=True, log_level="INFO"))
+
+        async def turn() -> None:
+            with log_context(job_id="665f1c0ffee0000000000001", tenant_id="acme"):
+                await asyncio.sleep(0)
+                logging.getLogger("wx.worker.turn").warning("job %s: executor failed", "x")
+
+        asyncio.run(turn())
+        logging.getLogger("wx.worker.turn").warning("outside")
+    finally:
+        root.handlers = saved[0]
+        root.setLevel(saved[1])
+    lines = [orjson.loads(line) for line in capsys.readouterr().err.splitlines()]
+    inside, outside = lines[-2], lines[-1]
+    assert inside["job_id"] == "665f1c0ffee0000000000001" and inside["tenant_id"] == "acme"
+    assert inside["logger"] == "wx.worker.turn" and inside["level"] == "WARNING"
+    assert "job_id" not in outside and "tenant_id" not in outside

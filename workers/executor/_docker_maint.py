@@ -23,7 +23,7 @@ for f in "$0"/*.pid; do
   [ -e "$f" ] || continue
   j=${f##*/}; j=${j%.pid}; p=$(cat "$f")
   if tr '\0' '\n' < "/proc/$p/environ" 2>/dev/null | grep -qx "WX_JOB_ID=$j"; then
-    echo "run $j $p alive"
+    echo "run $j $p alive $(stat -c %Y "$f" 2>/dev/null || echo "$now")"
   else
     echo "run $j $p dead"
   fi
@@ -37,6 +37,7 @@ class ContainerRuns:
 
     idle_s: float
     alive: dict[str, str] = field(default_factory=dict)  # job id -> pid
+    started: dict[str, float] = field(default_factory=dict)  # job id -> pid file time (epoch)
     dead: list[str] = field(default_factory=list)  # job ids with a stale pid file
 
 
@@ -49,9 +50,10 @@ def inspect_runs(api: Any, container_id: str) -> ContainerRuns:
         parts = line.split()
         if parts[:1] == ["idle"] and len(parts) == 2:
             runs.idle_s = float(parts[1])
-        elif parts[:1] == ["run"] and len(parts) == 4:
+        elif parts[:1] == ["run"] and len(parts) in (4, 5):
             if parts[3] == "alive":
                 runs.alive[parts[1]] = parts[2]
+                runs.started[parts[1]] = float(parts[4]) if len(parts) == 5 else 0.0
             else:
                 runs.dead.append(parts[1])
     return runs
@@ -67,14 +69,21 @@ def stop_if_idle(container: Any, max_idle_s: float) -> bool:
 
 
 def reap_container(
-    container: Any, live_job_ids: Container[str], settings: Settings
+    container: Any, live_job_ids: Container[str], settings: Settings,
+    started_before: float | None = None,
 ) -> list[str]:
-    """End claude processes whose job is not live; remove stale pid files. Reaped job ids."""
+    """End claude processes whose job is not live; remove stale pid files. Reaped job ids.
+
+    With `started_before` (epoch seconds: when `live_job_ids` was read), a run whose pid
+    file is not older than that is never reaped: its job may have been created or
+    started after the snapshot, so its absence from it proves nothing."""
     api = container.client.api
     runs = inspect_runs(api, container.id)
     reaped = []
     for job_id, pid in runs.alive.items():
         if job_id in live_job_ids:
+            continue
+        if started_before is not None and runs.started.get(job_id, 0.0) >= started_before:
             continue
 
         def alive(job_id: str = job_id) -> bool:

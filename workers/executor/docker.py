@@ -112,14 +112,18 @@ class DockerExecutor(Executor):
         limit = self.settings.container_idle_s if max_idle_s is None else max_idle_s
         return await asyncio.to_thread(self._stop_idle, limit)
 
-    async def reap_orphans(self, live_job_ids: Iterable[str]) -> list[str]:
+    async def reap_orphans(
+        self, live_job_ids: Iterable[str], *, started_before: float | None = None
+    ) -> list[str]:
         """End claude processes whose job is not in `live_job_ids`; the reaped job ids.
 
-        `live_job_ids` must hold every job running anywhere on this host (from the job
-        store), not only this worker's: the containers are shared by all workers. A
-        Container with its own `__contains__` is used as is."""
+        `live_job_ids` must hold every job queued or running anywhere on this host (from
+        the job store), not only this worker's: the containers are shared by all workers.
+        A Container with its own `__contains__` is used as is. `started_before` (epoch
+        seconds) is when that snapshot was taken, minus any clock skew: runs that began
+        after it are never reaped, since their jobs may be missing from the snapshot."""
         live = live_job_ids if isinstance(live_job_ids, Container) else set(live_job_ids)
-        return await asyncio.to_thread(self._reap, live)
+        return await asyncio.to_thread(self._reap, live, started_before)
 
     def _stop_idle(self, max_idle_s: float) -> list[str]:
         stopped = []
@@ -129,10 +133,10 @@ class DockerExecutor(Executor):
                 stopped.append(str(container.name))
         return stopped
 
-    def _reap(self, live: Container[str]) -> list[str]:
+    def _reap(self, live: Container[str], started_before: float | None) -> list[str]:
         reaped: list[str] = []
         for container in self.tenant_containers():
-            reaped += reap_container(container, live, self.settings)
+            reaped += reap_container(container, live, self.settings, started_before)
         if reaped:
             log.warning("ended orphaned claude runs of jobs %s", reaped)
         return reaped

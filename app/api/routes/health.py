@@ -1,5 +1,5 @@
-"""Liveness, readiness (Redis, Mongo, Docker when it is the executor, a Celery worker)
-and Prometheus metrics."""
+"""Liveness, readiness (Redis, Mongo, a Celery worker, and the worker hosts: Docker is
+checked through them, since the API has no Docker socket) and Prometheus metrics."""
 
 from __future__ import annotations
 
@@ -9,11 +9,12 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from redis.asyncio import Redis
 
-from app.api.deps import RedisDep, SettingsDep
+from app.api.deps import RedisDep
 from app.api.schemas import HealthPublic, ReadyPublic
 from app.metrics import REGISTRY, refresh_scrape_metrics
-from app.settings import Settings
+from app.services.hosts import alive_hosts
 
 router = APIRouter(tags=["health"])
 
@@ -29,15 +30,14 @@ async def healthz() -> HealthPublic:
 
 @router.get("/readyz", response_model=ReadyPublic,
             responses={503: {"model": ReadyPublic, "description": "A dependency failed"}})
-async def readyz(request: Request, settings: SettingsDep, redis: RedisDep) -> JSONResponse:
+async def readyz(request: Request, redis: RedisDep) -> JSONResponse:
     """Every dependency answers; 503 names the ones that do not."""
     checks: dict[str, Any] = {
         "redis": redis.ping(),
         "mongo": request.app.state.mongo.admin.command("ping"),
         "worker": asyncio.to_thread(_ping_worker, request.app.state.celery),
+        "hosts": _check_hosts(redis),
     }
-    if settings.executor == "docker":
-        checks["docker"] = asyncio.to_thread(_ping_docker, settings)
     results = await asyncio.gather(
         *(asyncio.wait_for(c, _CHECK_TIMEOUT_S) for c in checks.values()), return_exceptions=True
     )
@@ -69,12 +69,12 @@ def _ping_worker(celery: Any) -> bool:
     return True
 
 
-def _ping_docker(settings: Settings) -> bool:
-    import docker
-
-    client = (docker.DockerClient(base_url=settings.docker_host, timeout=2)
-              if settings.docker_host else docker.from_env(timeout=2))
-    try:
-        return bool(client.ping())
-    finally:
-        client.close()
+async def _check_hosts(redis: Redis) -> bool:
+    """A worker host is alive, and every alive Docker host reaches its dockerd."""
+    hosts = await alive_hosts(redis)
+    if not hosts:
+        raise RuntimeError("no worker host in the registry")
+    down = [h.host for h in hosts if h.executor == "docker" and not h.docker]
+    if down:
+        raise RuntimeError(f"docker not reachable on {', '.join(down)}")
+    return True
