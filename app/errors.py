@@ -57,7 +57,9 @@ class AppError(Exception):
 class InputBlocked(AppError):
     code = ErrorCode.INPUT_BLOCKED
 
-    def __init__(self, rule: str, message: str = "This message was blocked by the guardrail.") -> None:
+    def __init__(
+        self, rule: str, message: str = "This message was blocked by the guardrail."
+    ) -> None:
         super().__init__(message, rule=rule)
         self.rule = rule
 

@@ -73,12 +73,13 @@ async def read_events(
 ) -> list[bytes]:
     """Frames of a job with seq > after_seq, from its stream, oldest first (raw JSON)."""
     frames: list[bytes] = []
-    start = "-"
+    start: str = "-"
     while True:
-        entries = await redis.xrange(events_key(job_id), min=start, max="+", count=count)
-        for entry_id, fields in entries:
+        entries: list[Any] = await redis.xrange(events_key(job_id), min=start, max="+",
+                                                count=count) or []
+        for _entry_id, fields in entries:
             if int(fields[b"seq"]) > after_seq:
-                frames.append(fields[b"frame"])
+                frames.append(bytes(fields[b"frame"]))
         if len(entries) < count:
             return frames
         start = "(" + entries[-1][0].decode()

@@ -11,6 +11,7 @@ import gzip
 import time
 import tracemalloc
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import orjson
@@ -68,10 +69,10 @@ def main() -> None:
     for name in ("text", "tool", "midfail", "huge"):
         lines = load_lines(name) * (20 if name != "huge" else 1)
         size_mb = sum(map(len, lines)) / 1e6
-        base_t = best_of(lambda: baseline(lines))
-        pipe_t = best_of(lambda: pipeline(lines, guardrail))
-        base_m = peak_memory(lambda: baseline(lines))
-        pipe_m = peak_memory(lambda: pipeline(lines, guardrail))
+        run_baseline = partial(baseline, lines)
+        run_pipeline = partial(pipeline, lines, guardrail)
+        base_t, pipe_t = best_of(run_baseline), best_of(run_pipeline)
+        base_m, pipe_m = peak_memory(run_baseline), peak_memory(run_pipeline)
         print(f"{name:<10} {len(lines):>6} {size_mb:>6.2f} {pipe_t / base_t:>11.1f} "
               f"{pipe_m / max(base_m, 1):>10.1f}")
 

@@ -4,13 +4,20 @@ simulator. Each starts on a free port and is stopped by pid on teardown."""
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import REPO_ROOT, VENV_BIN, OwnedProcess, free_port, port_open, wait_until
+from tests.helpers import (
+    REPO_ROOT,
+    VENV_BIN,
+    OwnedProcess,
+    free_port,
+    port_open,
+    start_redis_server,
+    wait_until,
+)
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
@@ -46,17 +53,10 @@ def sim_url(artifacts_dir: Path) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory: pytest.TempPathFactory, artifacts_dir: Path) -> Iterator[str]:
     """A redis-server of the tests' own, so tests never touch the machine's Redis."""
-    port = free_port()
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.fail("redis-server is not installed: run scripts/bootstrap.sh")
-    proc = OwnedProcess(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(tmp_path_factory.mktemp("redis"))],
-        log=artifacts_dir / "logs" / "redis.log",
+    proc, url = start_redis_server(
+        tmp_path_factory.mktemp("redis"), artifacts_dir / "logs" / "redis.log"
     )
-    wait_until(lambda: port_open(port), what="redis")
-    yield f"redis://127.0.0.1:{port}/0"
+    yield url
     proc.stop()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -42,7 +43,12 @@ class OwnedProcess:
     """A process a fixture started; stopped by pid (its whole process group) on teardown."""
 
     def __init__(
-        self, argv: Sequence[str], *, env: dict[str, str] | None = None, log: Path, cwd: Path = REPO_ROOT
+        self,
+        argv: Sequence[str],
+        *,
+        env: dict[str, str] | None = None,
+        log: Path,
+        cwd: Path = REPO_ROOT,
     ) -> None:
         self.log_path = log
         log.parent.mkdir(parents=True, exist_ok=True)
@@ -72,9 +78,54 @@ class OwnedProcess:
                 os.killpg(self.proc.pid, sig)
                 self.proc.wait(timeout)
             except (ProcessLookupError, subprocess.TimeoutExpired):
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.killpg(self.proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
                 self.proc.wait(5)
         self._log.close()
+
+
+def start_listening(
+    argv: Sequence[str], *, port: int, what: str, log: Path, env: dict[str, str] | None = None,
+    cwd: Path = REPO_ROOT, timeout: float = 30.0,
+) -> OwnedProcess:
+    """Start a server process and wait for its port; fail the test with its log if it dies."""
+    import pytest
+
+    proc = OwnedProcess(argv, env=env, log=log, cwd=cwd)
+    try:
+        wait_until(lambda: port_open(port) or not proc.alive(), timeout=timeout, what=what)
+    except TimeoutError:
+        proc.stop()
+        pytest.fail(f"{what} not listening on {port}:\n{proc.log_tail()}")
+    if not proc.alive():
+        pytest.fail(f"{what} exited:\n{proc.log_tail()}")
+    return proc
+
+
+def start_redis_server(data_dir: Path, log: Path) -> tuple[OwnedProcess, str]:
+    """A throwaway redis-server on a free port (nothing kept on disk); returns it and its URL."""
+    import shutil
+
+    import pytest
+
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.fail("redis-server is not installed: run scripts/bootstrap.sh")
+    port = free_port()
+    proc = start_listening(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+         "--dir", str(data_dir)],
+        port=port, what="redis", log=log,
+    )
+    return proc, f"redis://127.0.0.1:{port}/0"
+
+
+def start_api_server(env: dict[str, str], log_dir: Path, *extra: str) -> tuple[OwnedProcess, str]:
+    """A real uvicorn process serving `app.main:create_app`; returns it and its base URL."""
+    port = free_port()
+    proc = start_listening(
+        [str(VENV_BIN / "uvicorn"), "app.main:create_app", "--factory",
+         "--host", "127.0.0.1", "--port", str(port), *extra],
+        port=port, what="API", env=env, log=log_dir / f"api-{port}.log",
+    )
+    return proc, f"http://127.0.0.1:{port}"

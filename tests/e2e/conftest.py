@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.helpers import REPO_ROOT, OwnedProcess, free_port, port_open, wait_until
+from tests.helpers import REPO_ROOT, free_port, start_listening
 from tests.integration.conftest import (  # noqa: F401  (fixtures, registered by import)
     _test_tenants,
     api_server,
@@ -55,19 +55,14 @@ def frontend_url(
 ) -> Iterator[str]:
     """The built frontend (`next start`) on a free port, proxying to the test API."""
     port = free_port()
-    proc = OwnedProcess(
+    proc = start_listening(
         [str(REPO_ROOT / "frontend" / "node_modules" / ".bin" / "next"), "start",
          "-p", str(port), "-H", "127.0.0.1"],
+        port=port, what="frontend",
         env={"WX_API_URL": api_server, "NEXT_TELEMETRY_DISABLED": "1"},
         log=artifacts_dir / "logs" / f"frontend-{port}.log",
         cwd=REPO_ROOT / "frontend",
     )
-    try:
-        wait_until(lambda: port_open(port) or not proc.alive(), timeout=30, what="frontend")
-    except TimeoutError:
-        pytest.fail(f"frontend not listening:\n{proc.log_tail()}")
-    if not proc.alive():
-        pytest.fail(f"frontend exited:\n{proc.log_tail()}")
     yield f"http://127.0.0.1:{port}"
     proc.stop()
 

@@ -17,7 +17,9 @@ from pymongo import MongoClient
 
 from app.auth import mint_token
 from app.settings import Settings
-from tests.helpers import VENV_BIN, OwnedProcess, free_port, port_open, wait_until
+from tests.helpers import (
+    start_api_server,
+)
 
 __all__ = ["ApiEnv", "api"]
 
@@ -64,20 +66,10 @@ def api(backend: Any, artifacts_dir: Path) -> Iterator[ApiEnv]:
         ws_max_frame_bytes=MAX_FRAME_BYTES,
         executor="local",
     )
-    port = free_port()
-    proc = OwnedProcess(
-        [str(VENV_BIN / "uvicorn"), "app.main:create_app", "--factory",
-         "--host", "127.0.0.1", "--port", str(port), "--ws-ping-interval", "5"],
-        env=test_backend.env, log=artifacts_dir / "logs" / f"api-only-{port}.log",
-    )
-    try:
-        wait_until(lambda: port_open(port) or not proc.alive(), timeout=30, what="api")
-    except TimeoutError:
-        pytest.fail(f"API not listening:\n{proc.log_tail()}")
-    if not proc.alive():
-        pytest.fail(f"API exited:\n{proc.log_tail()}")
+    proc, base_url = start_api_server(test_backend.env, artifacts_dir / "logs",
+                                      "--ws-ping-interval", "5")
     settings = test_backend.settings
-    env = ApiEnv(f"http://127.0.0.1:{port}", settings, MongoClient(settings.mongo_url),
+    env = ApiEnv(base_url, settings, MongoClient(settings.mongo_url),
                  redis_sync.Redis.from_url(redis_url))
     env.redis.flushdb()
     yield env

@@ -16,7 +16,13 @@ from typing import Any
 import pytest
 
 from app.settings import Settings
-from tests.helpers import VENV_BIN, OwnedProcess, free_port, port_open, wait_until
+from tests.helpers import (
+    VENV_BIN,
+    OwnedProcess,
+    start_api_server,
+    start_redis_server,
+    wait_until,
+)
 
 WORKER_READY_TIMEOUT_S = 40.0
 
@@ -121,19 +127,9 @@ def isolated_redis_url(
     tmp_path_factory: pytest.TempPathFactory, artifacts_dir: Path
 ) -> Iterator[str]:
     """A second redis-server: a broker no session-wide worker listens on."""
-    import shutil
-
-    port = free_port()
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.fail("redis-server is not installed: run scripts/bootstrap.sh")
-    proc = OwnedProcess(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(tmp_path_factory.mktemp("redis2"))],
-        log=artifacts_dir / "logs" / "redis-isolated.log",
-    )
-    wait_until(lambda: port_open(port), what="redis")
-    yield f"redis://127.0.0.1:{port}/0"
+    proc, url = start_redis_server(tmp_path_factory.mktemp("redis2"),
+                                   artifacts_dir / "logs" / "redis-isolated.log")
+    yield url
     proc.stop()
 
 
@@ -146,21 +142,8 @@ def celery_worker(start_worker: Callable[..., Worker], tenant_image: str) -> Wor
 @pytest.fixture(scope="session")
 def api_server(backend: Backend, artifacts_dir: Path) -> Iterator[str]:
     """A real uvicorn process serving `app.main:create_app`; yields its base URL."""
-    if not (VENV_BIN.parent.parent / "app" / "main.py").exists():
-        pytest.fail("app/main.py is missing: the API is not written yet")
-    port = free_port()
-    proc = OwnedProcess(
-        [str(VENV_BIN / "uvicorn"), "app.main:create_app", "--factory",
-         "--host", "127.0.0.1", "--port", str(port)],
-        env=backend.env, log=artifacts_dir / "logs" / f"api-{port}.log",
-    )
-    try:
-        wait_until(lambda: port_open(port) or not proc.alive(), timeout=30, what="api")
-    except TimeoutError:
-        pytest.fail(f"API not listening:\n{proc.log_tail()}")
-    if not proc.alive():
-        pytest.fail(f"API exited:\n{proc.log_tail()}")
-    yield f"http://127.0.0.1:{port}"
+    proc, url = start_api_server(backend.env, artifacts_dir / "logs")
+    yield url
     proc.stop()
 
 
