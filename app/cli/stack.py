@@ -69,6 +69,11 @@ def up(
     from app.settings import get_settings
 
     settings = get_settings()
+    if _port_open(settings.api_host, settings.api_port):
+        typer.echo(f"An API already answers on {settings.api_host}:{settings.api_port}: "
+                   "the stack is running (stop it first, or set WX_API_PORT).")
+        _print_banner(settings, {"WX_EXECUTOR": _executor(settings)})
+        return
     logs = settings.data_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     stack = _Stack(logs)

@@ -351,6 +351,8 @@ def test_frontend_image_runs_the_standalone_server() -> None:
     assert all(stage[0][1].startswith("node:22-slim") for stage in parts)
     text = (REPO_ROOT / "frontend" / "Dockerfile").read_text()
     assert "npm ci" in text and "npm run build" in text
+    # next.config.ts emits .next/standalone/server.js only with this set at build time
+    assert "WX_NEXT_STANDALONE=1" in text
     assert json.loads(dict(parts[-1])["CMD"]) == ["node", "server.js"]
 
 
