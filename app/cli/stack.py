@@ -72,7 +72,10 @@ def up(
     if _port_open(settings.api_host, settings.api_port):
         typer.echo(f"An API already answers on {settings.api_host}:{settings.api_port}: "
                    "the stack is running (stop it first, or set WX_API_PORT).")
-        _print_banner(settings, {"WX_EXECUTOR": _executor(settings)})
+        env = {"WX_EXECUTOR": _executor(settings)}
+        if not settings.has_claude_credentials:
+            env["WX_ANTHROPIC_BASE_URL"] = f"http://{settings.sim_host}:{settings.sim_port}"
+        _print_banner(settings, env)
         return
     logs = settings.data_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
