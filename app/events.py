@@ -4,7 +4,9 @@ also assigns the next seq, so order holds and seq has no gaps whoever publishes.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -14,25 +16,28 @@ from app.protocol import ServerFrame, is_terminal
 
 EVENTS_PATTERN = "wx:job:*:events"
 
-# KEYS: stream(=channel), seq counter. ARGV: maxlen, ttl_s, then per frame: body, terminal.
-# `body` is the frame's JSON without `seq`: the script splices `"seq":N,` in after `{`.
+# KEYS: stream(=channel), seq counter. ARGV: maxlen, ttl_s, then per frame: type, body,
+# terminal. `body` is the frame's JSON without `seq` and `type`, starting with `job_id` and
+# `ts`; the script writes `{"seq":N,"type":"T",` before it, so every published frame
+# starts with the same header and the relay reads seq and type without parsing JSON.
 _PUBLISH_LUA = """
 local out = {}
 local n = 3
 while ARGV[n] do
   local seq = redis.call('INCR', KEYS[2])
-  local frame = '{"seq":' .. seq .. ',' .. string.sub(ARGV[n], 2)
+  local frame = '{"seq":' .. seq .. ',"type":"' .. ARGV[n] .. '",' .. string.sub(ARGV[n + 1], 2)
   redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'seq', seq, 'frame', frame)
   redis.call('PUBLISH', KEYS[1], frame)
-  if ARGV[n + 1] == '1' then
+  if ARGV[n + 2] == '1' then
     redis.call('EXPIRE', KEYS[1], ARGV[2])
     redis.call('EXPIRE', KEYS[2], ARGV[2])
   end
   table.insert(out, seq)
-  n = n + 2
+  n = n + 3
 end
 return out
 """
+_HEADER = re.compile(rb'\{"seq":(\d+),"type":"(\w+)","job_id":(?:"[^"]*"|null),"ts":"([^"]+)"')
 
 
 def events_key(job_id: str) -> str:
@@ -44,8 +49,11 @@ def _seq_key(job_id: str) -> str:
 
 
 def frame_body(frame: ServerFrame) -> bytes:
-    """The frame as JSON without `seq` (the publisher assigns it)."""
-    return orjson.dumps(frame.model_dump(mode="json", exclude={"seq"}))
+    """The frame as JSON without `seq` (the publisher assigns it) and `type` (the
+    publisher writes it in the header); `job_id` and `ts` come first."""
+    data = frame.model_dump(mode="json", exclude={"seq", "type"})
+    head = {"job_id": data.pop("job_id"), "ts": data.pop("ts")}
+    return orjson.dumps(head | data)
 
 
 class EventPublisher:
@@ -63,7 +71,7 @@ class EventPublisher:
             return []
         args: list[Any] = [self._maxlen, self._ttl_s]
         for frame in frames:
-            args += [frame_body(frame), "1" if is_terminal(frame.type) else "0"]
+            args += [frame.type, frame_body(frame), "1" if is_terminal(frame.type) else "0"]
         seqs = await self._script(keys=[events_key(job_id), _seq_key(job_id)], args=args)
         return [int(s) for s in seqs]
 
@@ -85,10 +93,18 @@ async def read_events(
         start = "(" + entries[-1][0].decode()
 
 
-def frame_seq(frame: bytes) -> int:
-    """The seq of a published frame (it is always the first key)."""
-    return int(orjson.loads(frame)["seq"])
+@dataclass(frozen=True, slots=True)
+class FrameHeader:
+    seq: int
+    type: str
+    ts: str
 
 
-def frame_type(frame: bytes) -> str:
-    return str(orjson.loads(frame)["type"])
+def frame_header(frame: bytes) -> FrameHeader:
+    """seq, type and ts of a published frame, read from its fixed header (the relay
+    handles every frame for every socket: no JSON parse of multi-MB frames here)."""
+    match = _HEADER.match(frame, 0, 512)
+    if match is not None:
+        return FrameHeader(int(match[1]), match[2].decode(), match[3].decode())
+    data = orjson.loads(frame)
+    return FrameHeader(int(data["seq"]), str(data["type"]), str(data["ts"]))

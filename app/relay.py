@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 
-from app.events import events_key, frame_seq, frame_type, read_events
+from app.events import events_key, frame_header, read_events
 from app.protocol import is_terminal
 
 __all__ = ["Relay"]
@@ -182,7 +182,8 @@ class Relay:
             pending = await read_events(self._redis, job_id, after_seq=last)
             while True:
                 for raw in pending:
-                    seq = frame_seq(raw)
+                    header = frame_header(raw)
+                    seq = header.seq
                     if seq <= last:
                         continue
                     # A live frame past a gap: replay the gap from the stream first (a gap
@@ -192,7 +193,7 @@ class Relay:
                         break
                     last = seq
                     yield raw
-                    if is_terminal(frame_type(raw)):
+                    if is_terminal(header.type):
                         return
                 else:
                     pending, from_stream = await self._next(job_id, follower, last)

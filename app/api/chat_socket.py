@@ -13,13 +13,13 @@ import logging
 import time
 from datetime import datetime
 
-import orjson
 from fastapi import WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 from redis.asyncio import Redis
 
 from app.auth import Principal
 from app.errors import AppError, BadRequest, ErrorCode, NotFound
+from app.events import frame_header
 from app.logging import log_context
 from app.metrics import RELAY_LAG, TURNS_SUBMITTED
 from app.protocol import (
@@ -181,7 +181,7 @@ class ChatSocket:
 
 def _observe_lag(raw: bytes) -> None:
     try:
-        ts = datetime.fromisoformat(orjson.loads(raw)["ts"])
+        ts = datetime.fromisoformat(frame_header(raw).ts)
         RELAY_LAG.observe(max(0.0, time.time() - ts.timestamp()))
     except (KeyError, ValueError, TypeError):
         pass

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
-from app.events import EventPublisher, frame_seq
+from app.events import EventPublisher, frame_header
 from app.protocol import AssistantChunkFrame, SessionEndFrame, UsageSummary
 from app.relay import Relay
 
@@ -41,7 +41,7 @@ def _frames(job_id: str, n: int) -> list[AssistantChunkFrame | SessionEndFrame]:
 async def _collect(relay: Relay, job_id: str, after_seq: int = 0, delay: float = 0) -> list[int]:
     seqs = []
     async for raw in relay.follow(job_id, after_seq=after_seq):
-        seqs.append(frame_seq(raw))
+        seqs.append(frame_header(raw).seq)
         if delay:
             await asyncio.sleep(delay)
     return seqs

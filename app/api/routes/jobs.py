@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-import orjson
 from fastapi import APIRouter, Header, Query
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from app.api.deps import RedisDep, RelayDep, SettingsDep, TenantDep
 from app.api.routes._responses import errors
 from app.api.schemas import JobPublic
+from app.events import frame_header
 from app.services import jobs
 
 router = APIRouter(prefix="/api/jobs", tags=["jobs"], responses=errors(404))
@@ -50,8 +50,8 @@ async def job_events(
         if expired:
             return  # the job ended long ago; its state is at status_url
         async for raw in relay.follow(job_id, after_seq=after_seq):
-            frame = orjson.loads(raw)
-            yield ServerSentEvent(data=raw.decode(), id=str(frame["seq"]), event=frame["type"])
+            header = frame_header(raw)
+            yield ServerSentEvent(data=raw.decode(), id=str(header.seq), event=header.type)
 
     return EventSourceResponse(events(), ping=int(settings.ws_ping_interval_s))
 
