@@ -107,13 +107,24 @@ class StreamSanitizer:
 class _OutputRules:
     """One compiled alternation for the substitutions, and one for 'could still become a match'."""
 
-    def __init__(self, pattern: re.Pattern[str], live: re.Pattern[str], window: int) -> None:
+    def __init__(
+        self, pattern: re.Pattern[str], live: re.Pattern[str], window: int, needles: tuple[str, ...]
+    ) -> None:
         self.pattern = pattern
         self._live = live
         self._window = window
+        self._needles = needles
 
     def sanitize(self, text: str) -> str:
+        # Substring checks run at memory speed; the case-insensitive alternation does not,
+        # and most texts (a 2 MB file a tool read) hold nothing to replace.
+        if not self._may_match(text):
+            return text
         return self.pattern.sub(_replacement, text)
+
+    def _may_match(self, text: str) -> bool:
+        """False only when no substitution can apply: every match holds one needle."""
+        return any(needle in text for needle in self._needles) or "claude" in text.casefold()
 
     def live_start(self, buf: str) -> int:
         """The first index whose suffix could still grow into a match (len(buf) if none)."""
@@ -181,7 +192,8 @@ def _compile(prefixes: tuple[str, ...], configs: tuple[str, ...]) -> _OutputRule
     ]
     window = max([_ASSISTANT_MAX, *(len(literal) + 1 for literal in literals)])
     return _OutputRules(
-        re.compile("|".join(alternatives)), re.compile("(?:" + "|".join(live) + r")\Z"), window
+        re.compile("|".join(alternatives)), re.compile("(?:" + "|".join(live) + r")\Z"), window,
+        needles=("sk-ant-", *configs, *prefixes),
     )
 
 

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.errors import ErrorCode, InputBlocked
-from app.guardrail import Guardrail, OutputSanitizer, normalize
+from app.guardrail import Guardrail, OutputSanitizer, _replacement, normalize
 from app.settings import Settings
 
 PREFIX = "/workspace/proj1"
@@ -252,6 +252,14 @@ def stream_all(sanitizer: OutputSanitizer, chunks: list[str]) -> str:
 
 
 class TestStreamProperties:
+    @FAST
+    @given(text=texts)
+    def test_the_needle_prefilter_never_skips_a_match(
+        self, sanitizer: OutputSanitizer, text: str
+    ) -> None:
+        rules = sanitizer._rules
+        assert sanitizer.sanitize(text) == rules.pattern.sub(_replacement, text)
+
     @FAST
     @given(text=texts, data=st.data())
     def test_stream_equals_whole_sanitize(
