@@ -129,3 +129,65 @@ def start_api_server(env: dict[str, str], log_dir: Path, *extra: str) -> tuple[O
         port=port, what="API", env=env, log=log_dir / f"api-{port}.log",
     )
     return proc, f"http://127.0.0.1:{port}"
+
+
+class NetworkLink:
+    """A TCP forwarder on a free port standing in for the browser's network: `cut()`
+    drops every open connection and refuses new ones until `restore()`."""
+
+    def __init__(self, target_port: int) -> None:
+        import threading
+
+        self.port = free_port()
+        self._target = target_port
+        self._up = True
+        self._conns: set[socket.socket] = set()
+        self._lock = threading.Lock()
+        self._server = socket.create_server(("127.0.0.1", self.port))
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def cut(self) -> None:
+        with self._lock:
+            self._up = False
+            for conn in self._conns:
+                with contextlib.suppress(OSError):
+                    conn.shutdown(socket.SHUT_RDWR)
+            self._conns.clear()
+
+    def restore(self) -> None:
+        self._up = True
+
+    def close(self) -> None:
+        self.cut()
+        self._server.close()
+
+    def _accept(self) -> None:
+        import threading
+
+        while True:
+            try:
+                client, _ = self._server.accept()
+            except OSError:
+                return
+            if not self._up:
+                client.close()
+                continue
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self._target))
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._conns |= {client, upstream}
+            for src, dst in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(src, dst), daemon=True).start()
+
+    def _pipe(self, src: socket.socket, dst: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := src.recv(65536):
+                dst.sendall(data)
+        for sock in (src, dst):
+            with contextlib.suppress(OSError):
+                sock.close()
+        with self._lock:
+            self._conns -= {src, dst}

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.helpers import REPO_ROOT, free_port, start_listening
+from tests.helpers import REPO_ROOT, NetworkLink, free_port, start_listening
 from tests.integration.conftest import (  # noqa: F401  (fixtures, registered by import)
     _test_tenants,
     api_server,
@@ -50,8 +50,17 @@ def frontend_build() -> None:
 
 
 @pytest.fixture(scope="session")
+def network(api_server: str) -> Iterator[NetworkLink]:
+    """The browser's path to the API's WebSocket, which a test can cut and restore."""
+    link = NetworkLink(int(api_server.rsplit(":", 1)[1]))
+    yield link
+    link.close()
+
+
+@pytest.fixture(scope="session")
 def frontend_url(
-    frontend_build: None, api_server: str, celery_worker: Any, artifacts_dir: Path
+    frontend_build: None, api_server: str, celery_worker: Any, artifacts_dir: Path,
+    network: NetworkLink,
 ) -> Iterator[str]:
     """The built frontend (`next start`) on a free port, proxying to the test API."""
     port = free_port()
@@ -59,7 +68,8 @@ def frontend_url(
         [str(REPO_ROOT / "frontend" / "node_modules" / ".bin" / "next"), "start",
          "-p", str(port), "-H", "127.0.0.1"],
         port=port, what="frontend",
-        env={"WX_API_URL": api_server, "NEXT_TELEMETRY_DISABLED": "1"},
+        env={"WX_API_URL": api_server, "NEXT_TELEMETRY_DISABLED": "1",
+             "WX_PUBLIC_WS_URL": f"ws://127.0.0.1:{network.port}"},
         log=artifacts_dir / "logs" / f"frontend-{port}.log",
         cwd=REPO_ROOT / "frontend",
     )

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import Stack
+from tests.helpers import NetworkLink
 
 pytestmark = pytest.mark.e2e
 
@@ -112,26 +113,8 @@ def test_blocked_input_shows_a_clear_message(page: Any, stack: Stack) -> None:
     stack.shot(page, "1-blocked")
 
 
-def test_reload_mid_turn_shows_the_full_answer_once(page: Any, stack: Stack) -> None:
-    project = stack.project()
-    _open_chat(page, stack, project)
-    _send(page, "Stream slowly #sim:slow")
-    turn = _turn(page, 0)
-    turn.locator('[data-testid="assistant-text"]').first.wait_for(timeout=TURN_TIMEOUT_MS)
-    page.wait_for_function(
-        "() => document.querySelector('[data-testid=assistant-text]')"
-        "?.innerText.includes('Paragraph 3')",
-        timeout=TURN_TIMEOUT_MS,
-    )
-    assert "?session=" in page.url
-    stack.shot(page, "1-before-reload")
-    page.reload()
-    page.wait_for_selector('[data-testid="connection"][data-state="open"]')
-    turn = _turn(page, 0)
-    page.wait_for_timeout(2000)
-    stack.shot(page, "2-after-reload")
-    _wait_status(turn, "done")
-    stack.shot(page, "3-after-reload-done")
+def _assert_full_answer_once(page: Any, stack: Stack, turn: Any) -> None:
+    """Every paragraph of the slow answer shown once, equal to the stored message."""
     shown = turn.locator('[data-testid="assistant-text"]').inner_text()
     for i in range(1, 21):
         times = shown.count(f"Paragraph {i}:")
@@ -141,6 +124,51 @@ def test_reload_mid_turn_shows_the_full_answer_once(page: Any, stack: Stack) -> 
     stored = [m["content"] for m in messages if m["role"] == "assistant"]
     assert len(stored) == 1
     assert _normalized(shown) == _normalized(stored[0])
+
+
+def _start_slow_turn(page: Any, stack: Stack) -> Any:
+    _open_chat(page, stack, stack.project())
+    _send(page, "Stream slowly #sim:slow")
+    turn = _turn(page, 0)
+    turn.locator('[data-testid="assistant-text"]').first.wait_for(timeout=TURN_TIMEOUT_MS)
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=assistant-text]')"
+        "?.innerText.includes('Paragraph 3')",
+        timeout=TURN_TIMEOUT_MS,
+    )
+    return turn
+
+
+def test_reload_mid_turn_shows_the_full_answer_once(page: Any, stack: Stack) -> None:
+    _start_slow_turn(page, stack)
+    assert "?session=" in page.url
+    stack.shot(page, "1-before-reload")
+    page.reload()
+    page.wait_for_selector('[data-testid="connection"][data-state="open"]')
+    turn = _turn(page, 0)
+    page.wait_for_timeout(2000)
+    stack.shot(page, "2-after-reload")
+    _wait_status(turn, "done")
+    stack.shot(page, "3-after-reload-done")
+    _assert_full_answer_once(page, stack, turn)
+
+
+def test_network_lost_mid_turn_reconnects_and_resumes(
+    page: Any, stack: Stack, network: NetworkLink
+) -> None:
+    turn = _start_slow_turn(page, stack)
+    network.cut()
+    try:
+        page.wait_for_selector('[data-testid="connection"]:not([data-state="open"])',
+                               timeout=20_000)
+        page.wait_for_timeout(3000)  # frames keep coming on the server meanwhile
+        stack.shot(page, "1-offline")
+    finally:
+        network.restore()
+    page.wait_for_selector('[data-testid="connection"][data-state="open"]', timeout=30_000)
+    _wait_status(turn, "done")
+    stack.shot(page, "2-back-online-done")
+    _assert_full_answer_once(page, stack, turn)
 
 
 def test_usage_view_shows_the_turn_tokens(page: Any, stack: Stack) -> None:
