@@ -6,7 +6,6 @@ again the turns stranded on the queue of a dead host, and stops idle tenant cont
 from __future__ import annotations
 
 import logging
-import threading
 from typing import TYPE_CHECKING
 
 from app.protocol import utc_now
@@ -15,6 +14,7 @@ from app.services.job_lifecycle import live_job_ids, stale_running_jobs
 from app.settings import Settings
 from tasks.lost import declare_lost
 from tasks.orphans import LiveJobs, reap_orphans
+from tasks.periodic import PeriodicThread
 from tasks.runtime import Runtime, build_runtime
 
 if TYPE_CHECKING:
@@ -47,34 +47,30 @@ async def housekeeping(rt: Runtime) -> None:
         await stop_idle(rt.settings.container_idle_s)
 
 
-class Reaper:
-    """Runs `reap_once` every `reaper_interval_s` in a daemon thread until stopped."""
+class Reaper(PeriodicThread):
+    """Runs `reap_once` and `housekeeping` every `reaper_interval_s`."""
 
     def __init__(self, settings: Settings, celery: Celery) -> None:
+        super().__init__("wx-reaper", settings.reaper_interval_s, tick_first=False)
         self._settings = settings
         self._celery = celery
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._main, name="wx-reaper", daemon=True)
+        self._rt: Runtime | None = None
 
-    def start(self) -> None:
-        self._thread.start()
+    def setup(self) -> None:
+        self._rt = build_runtime(self._settings, self._celery)
 
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
+    def tick(self) -> None:
+        assert self._rt is not None
+        for sweep in (reap_once, housekeeping):
+            try:
+                self._rt.loop.run_until_complete(sweep(self._rt))
+            except Exception:
+                log.exception("%s failed", sweep.__name__)
 
-    def _main(self) -> None:
-        rt = build_runtime(self._settings, self._celery)
-        try:
-            while not self._stop.wait(self._settings.reaper_interval_s):
-                for sweep in (reap_once, housekeeping):
-                    try:
-                        rt.loop.run_until_complete(sweep(rt))
-                    except Exception:
-                        log.exception("%s failed", sweep.__name__)
-        finally:
-            rt.loop.run_until_complete(_close(rt))
-            rt.loop.close()
+    def teardown(self) -> None:
+        if self._rt is not None:
+            self._rt.loop.run_until_complete(_close(self._rt))
+            self._rt.loop.close()
 
 
 async def _close(rt: Runtime) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 from collections.abc import Iterable
 from typing import Any
 
@@ -19,6 +18,7 @@ from redis.asyncio import Redis
 from app.services.hosts import host_queue, register_host
 from app.settings import Settings
 from tasks.celery_app import QUEUES, make_queue
+from tasks.periodic import PeriodicThread
 
 __all__ = ["HostBeat", "add_host_queues", "consumed_queues"]
 
@@ -39,40 +39,32 @@ def add_host_queues(celery: Any, settings: Settings) -> list[str]:
     return added
 
 
-class HostBeat:
-    """Refreshes this host's registry entry every `host_heartbeat_s` in a daemon thread."""
+class HostBeat(PeriodicThread):
+    """Refreshes this host's registry entry every `host_heartbeat_s`."""
 
     def __init__(self, settings: Settings, queues: Iterable[str]) -> None:
+        super().__init__("wx-host-beat", settings.host_heartbeat_s, tick_first=True)
         self._settings = settings
         self._queues = list(queues)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._main, name="wx-host-beat", daemon=True)
+        self._loop = asyncio.new_event_loop()
+        self._redis: Redis | None = None
+        self._executor: Any = None
 
-    def start(self) -> None:
-        self._thread.start()
+    def setup(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        self._redis = Redis.from_url(self._settings.redis_url)
 
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
+    def tick(self) -> None:
+        assert self._redis is not None
+        if self._executor is None:
+            # dockerd down at start: register as not reachable, try again next beat.
+            self._executor = _try_create_executor(self._settings)
+        self._loop.run_until_complete(self._beat(self._redis, self._executor))
 
-    def _main(self) -> None:
-        loop = asyncio.new_event_loop()
-        redis = Redis.from_url(self._settings.redis_url)
-        executor: Any = None
-        try:
-            while True:
-                if executor is None:
-                    # dockerd down at start: register as not reachable, try again next beat.
-                    executor = _try_create_executor(self._settings)
-                try:
-                    loop.run_until_complete(self._beat(redis, executor))
-                except Exception:
-                    log.exception("host heartbeat failed")
-                if self._stop.wait(self._settings.host_heartbeat_s):
-                    break
-        finally:
-            loop.run_until_complete(_close(redis, executor))
-            loop.close()
+    def teardown(self) -> None:
+        if self._redis is not None:
+            self._loop.run_until_complete(_close(self._redis, self._executor))
+        self._loop.close()
 
     async def _beat(self, redis: Redis, executor: Any) -> None:
         kind, docker_ok, containers = await asyncio.to_thread(_survey, executor)
