@@ -84,6 +84,8 @@ async def stream_message(plan: Plan, model: str, rate: float) -> AsyncIterator[b
             yield chunk
         if plan.midfail:
             return
+        if plan.stall_s:
+            await asyncio.sleep(plan.stall_s)
         yield sse("content_block_stop", {"type": "content_block_stop", "index": index})
     yield sse("message_delta", {"type": "message_delta",
                                 "delta": {"stop_reason": plan.stop_reason, "stop_sequence": None},

@@ -20,8 +20,9 @@ from typing import Any
 import orjson
 
 SCENARIOS = frozenset(
-    {"text", "tool", "401", "429", "500", "529", "slow", "midfail", "huge"}
+    {"text", "tool", "401", "429", "500", "529", "slow", "stall", "midfail", "huge"}
 )
+_STALL_S = 120.0  # long past any idle watchdog a test sets
 _DIRECTIVE = re.compile(r"#sim:([a-z0-9]+)")
 _FILE = re.compile(r"(?<![\w#:])(/?[\w.\-/]+\.(?:md|txt|py|json|toml|cfg|ini|yaml|yml|ts|js))\b")
 _CWD = re.compile(r"Working directory: (\S+)")
@@ -59,6 +60,7 @@ class Plan:
     error_status: int | None = None
     chars_per_s: float | None = None  # None: the server's configured rate; 0: no pacing
     midfail: bool = False
+    stall_s: float = 0.0  # silence after the first block's text, before it ends
     side: bool = False
     usage: dict[str, int] = field(default_factory=dict)
 
@@ -143,6 +145,10 @@ def _slow_plan(name: str, text: str, messages: list[Any], step: int, body: Any) 
     return Plan(name, (Block("text", text=long),), chars_per_s=len(long) / 30.0)
 
 
+def _stall_plan(name: str, text: str, messages: list[Any], step: int, body: Any) -> Plan:
+    return Plan(name, (Block("text", text="Thinking about it..."),), stall_s=_STALL_S)
+
+
 def _midfail_plan(name: str, text: str, messages: list[Any], step: int, body: Any) -> Plan:
     return Plan(name, (Block("text", text=markdown_answer(text)),), midfail=True)
 
@@ -209,6 +215,7 @@ _BUILDERS = {
     "text": _text_plan,
     "tool": _tool_plan,
     "slow": _slow_plan,
+    "stall": _stall_plan,
     "midfail": _midfail_plan,
     "huge": _huge_plan,
 }
