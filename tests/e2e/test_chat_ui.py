@@ -113,6 +113,17 @@ def test_blocked_input_shows_a_clear_message(page: Any, stack: Stack) -> None:
     stack.shot(page, "1-blocked")
 
 
+def test_an_api_error_shows_a_claude_error(page: Any, stack: Stack) -> None:
+    _open_chat(page, stack, stack.project())
+    _send(page, "Explain WIN_Principal #sim:401")
+    turn = _turn(page, 0)
+    _wait_status(turn, "failed")
+    error = turn.locator('[data-testid="error-message"]')
+    assert error.get_attribute("data-code") == "claude_error"
+    assert "Claude error" in error.inner_text()
+    stack.shot(page, "1-claude-error")
+
+
 def _assert_full_answer_once(page: Any, stack: Stack, turn: Any) -> None:
     """Every paragraph of the slow answer shown once, equal to the stored message."""
     shown = turn.locator('[data-testid="assistant-text"]').inner_text()
