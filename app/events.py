@@ -26,7 +26,7 @@ local n = 3
 while ARGV[n] do
   local seq = redis.call('INCR', KEYS[2])
   local frame = '{"seq":' .. seq .. ',"type":"' .. ARGV[n] .. '",' .. string.sub(ARGV[n + 1], 2)
-  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'seq', seq, 'frame', frame)
+  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], seq .. '-0', 'frame', frame)
   redis.call('PUBLISH', KEYS[1], frame)
   if ARGV[n + 2] == '1' then
     redis.call('EXPIRE', KEYS[1], ARGV[2])
@@ -79,15 +79,14 @@ class EventPublisher:
 async def read_events(
     redis: Redis, job_id: str, *, after_seq: int = 0, count: int = 1000
 ) -> list[bytes]:
-    """Frames of a job with seq > after_seq, from its stream, oldest first (raw JSON)."""
+    """Frames of a job with seq > after_seq, from its stream, oldest first (raw JSON).
+    A frame's stream entry id is `<seq>-0`, so the read starts right after after_seq."""
     frames: list[bytes] = []
-    start: str = "-"
+    start = f"({after_seq}-0"
     while True:
         entries: list[Any] = await redis.xrange(events_key(job_id), min=start, max="+",
                                                 count=count) or []
-        for _entry_id, fields in entries:
-            if int(fields[b"seq"]) > after_seq:
-                frames.append(bytes(fields[b"frame"]))
+        frames += [bytes(fields[b"frame"]) for _entry_id, fields in entries]
         if len(entries) < count:
             return frames
         start = "(" + entries[-1][0].decode()

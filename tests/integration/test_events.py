@@ -58,6 +58,8 @@ async def test_published_frames_carry_contiguous_seq_and_a_readable_header(redis
         data = orjson.loads(raw)
         assert (header.seq, header.type, header.ts) == (data["seq"], data["type"], data["ts"])
     assert [frame_header(r).seq for r in await read_events(redis, JOB, after_seq=3)] == [4, 5]
+    paged = await read_events(redis, JOB, after_seq=1, count=2)  # several XRANGE pages
+    assert [frame_header(r).seq for r in paged] == [2, 3, 4, 5]
     assert await redis.ttl(events_key(JOB)) > 0  # the terminal frame set the expiry
 
 
