@@ -219,3 +219,13 @@ async def db(backend: Backend) -> AsyncIterator[None]:
     client = await init_db(backend.settings)
     yield
     await client.close()
+
+
+@pytest.fixture
+async def backend_redis(backend: Backend) -> AsyncIterator[Any]:
+    """An async client of the Redis the session's API and worker use."""
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(backend.settings.redis_url)
+    yield client
+    await client.aclose()

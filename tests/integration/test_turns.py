@@ -4,7 +4,7 @@ SecantusDB, dockerd + the tenant image, the real claude binary and the simulator
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -15,17 +15,9 @@ from redis.asyncio import Redis
 
 from app.models import TokenUsageLog
 from app.protocol import is_terminal
-from tests.integration.conftest import Backend
 from tests.integration.turn_helpers import frames_until_terminal
 
 pytestmark = pytest.mark.usefixtures("clean_db", "db", "celery_worker")
-
-
-@pytest.fixture
-async def redis(backend: Backend) -> AsyncIterator[Redis]:
-    client = Redis.from_url(backend.settings.redis_url)
-    yield client
-    await client.aclose()
 
 
 @pytest.fixture
@@ -174,7 +166,7 @@ async def test_cancel_a_running_turn_within_2s(
 
 async def test_reconnect_with_resume_gets_the_rest_exactly_once(
     api_server: str, make_token: Callable[[str], str], tenant_id: str, project_id: str,
-    redis: Redis,
+    backend_redis: Redis,
 ) -> None:
     token = make_token(tenant_id)
     async with await _ws_connect(api_server, project_id, token) as ws:
@@ -187,7 +179,7 @@ async def test_reconnect_with_resume_gets_the_rest_exactly_once(
                                  and f["seq"] >= k + 5)
         await ws.send(orjson.dumps({"type": "cancel", "job_id": job_id}))
         rest += await _recv_until(ws, _terminal, timeout=10)
-    stored = await frames_until_terminal(redis, job_id)
+    stored = await frames_until_terminal(backend_redis, job_id)
     assert [f["seq"] for f in rest] == list(range(k + 1, stored[-1]["seq"] + 1))
     assert [f["seq"] for f in rest] == [f["seq"] for f in stored[k:]]
 

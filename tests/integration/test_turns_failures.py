@@ -4,7 +4,7 @@ watchdog stopping a turn whose claude process went silent."""
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
 import pytest
 from redis.asyncio import Redis
@@ -18,19 +18,12 @@ pytestmark = pytest.mark.usefixtures("clean_db", "db")
 IDLE_TIMEOUT_S = 2.0
 
 
-@pytest.fixture
-async def redis(backend: Backend) -> AsyncIterator[Redis]:
-    client = Redis.from_url(backend.settings.redis_url)
-    yield client
-    await client.aclose()
-
-
 async def test_an_api_error_ends_the_turn_as_a_claude_error_with_usage(
-    backend: Backend, celery_worker: Worker, redis: Redis, tenant_id: str
+    backend: Backend, celery_worker: Worker, backend_redis: Redis, tenant_id: str
 ) -> None:
     session = await new_session(tenant_id)
-    job = await queue_turn(backend.settings, redis, session, "hello #sim:401")
-    frames = await frames_until_terminal(redis, str(job.id))
+    job = await queue_turn(backend.settings, backend_redis, session, "hello #sim:401")
+    frames = await frames_until_terminal(backend_redis, str(job.id))
     end = frames[-1]
     assert end["type"] == "session_end", end
     assert (end["is_error"], end["api_error_status"]) == (True, 401)

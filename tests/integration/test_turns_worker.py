@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 from redis.asyncio import Redis
 
@@ -14,32 +12,25 @@ from tests.integration.turn_helpers import frames_until_terminal, new_session, q
 pytestmark = pytest.mark.usefixtures("clean_db", "db")
 
 
-@pytest.fixture
-async def redis(backend: Backend) -> AsyncIterator[Redis]:
-    client = Redis.from_url(backend.settings.redis_url)
-    yield client
-    await client.aclose()
-
-
 async def test_docker_turn_streams(
-    backend: Backend, celery_worker: Worker, redis: Redis, tenant_id: str
+    backend: Backend, celery_worker: Worker, backend_redis: Redis, tenant_id: str
 ) -> None:
     session = await new_session(tenant_id)
-    job = await queue_turn(backend.settings, redis, session, "hello #sim:text")
-    frames = await frames_until_terminal(redis, str(job.id))
+    job = await queue_turn(backend.settings, backend_redis, session, "hello #sim:text")
+    frames = await frames_until_terminal(backend_redis, str(job.id))
     assert [f["seq"] for f in frames] == list(range(1, len(frames) + 1))
     assert frames[-1]["type"] == "session_end", frames[-1]
     assert frames[-1]["is_error"] is False
 
 
 async def test_turns_of_a_session_run_in_order_and_resume(
-    backend: Backend, celery_worker: Worker, redis: Redis, tenant_id: str
+    backend: Backend, celery_worker: Worker, backend_redis: Redis, tenant_id: str
 ) -> None:
     session = await new_session(tenant_id)
-    first = await queue_turn(backend.settings, redis, session, "first #sim:text")
-    second = await queue_turn(backend.settings, redis, session, "second #sim:text")
-    first_frames = await frames_until_terminal(redis, str(first.id))
-    second_frames = await frames_until_terminal(redis, str(second.id))
+    first = await queue_turn(backend.settings, backend_redis, session, "first #sim:text")
+    second = await queue_turn(backend.settings, backend_redis, session, "second #sim:text")
+    first_frames = await frames_until_terminal(backend_redis, str(first.id))
+    second_frames = await frames_until_terminal(backend_redis, str(second.id))
     a, b = await Job.get(first.id), await Job.get(second.id)
     assert second_frames[-1]["type"] == "session_end", second_frames[-1]
     assert not second_frames[-1]["is_error"], second_frames[-1]
