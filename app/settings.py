@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     container_pids: int = 256
     container_idle_s: int = 1800
     container_network: str = "host"
+    # Labels this deployment's tenant containers and volumes: workers of another deployment
+    # sharing the Docker engine (a second stack, a test session) never survey or reap them.
+    deployment: str = "default"
     cancel_sigint_grace_s: float = 1.0
     cancel_sigterm_grace_s: float = 0.5
 

@@ -49,11 +49,13 @@ def backend(
     redis_url: str, mongo_url: str, sim_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Backend:
     """Test settings: own Redis, SecantusDB, the simulator, short liveness timeouts."""
+    session_tag = uuid.uuid4().hex[:8]
     values: dict[str, Any] = {
         "env": "test",
+        "deployment": f"wxtest_{session_tag}",
         "redis_url": redis_url,
         "mongo_url": mongo_url,
-        "mongo_db": f"wxtest_{uuid.uuid4().hex[:8]}",
+        "mongo_db": f"wxtest_{session_tag}",
         "anthropic_base_url": sim_url,
         "anthropic_api_key": "sk-ant-sim",
         "executor": "docker",

@@ -122,6 +122,7 @@ def _executor(kind: str, settings: Settings, client: Any) -> Executor:
 def base_settings(sim_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return Settings(
         env="test",
+        deployment=f"wxexec_{SESSION_TAG}",
         data_dir=tmp_path_factory.mktemp("wx-exec"),
         anthropic_base_url=sim_url,
         anthropic_api_key=SecretStr("sk-ant-sim-key"),

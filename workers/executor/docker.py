@@ -51,7 +51,7 @@ class DockerExecutor(Executor):
         self.settings = settings
         self._own_client = client is None
         self.client = client if client is not None else make_docker_client(settings)
-        self.labels = {"wx.runner": "1", **(labels or {})}
+        self.labels = {"wx.runner": "1", "wx.deployment": settings.deployment, **(labels or {})}
 
     @property
     def claude_bin(self) -> str:
