@@ -11,7 +11,9 @@ from pydantic import BaseModel
 
 from app.errors import LimitExceeded
 from app.models import Job, TenantLimits, TokenUsageLog
+from app.protocol import TOKEN_FIELDS
 from app.settings import Settings
+from app.vocab import ACTIVE_STATES, JobState
 
 __all__ = [
     "LimitValues",
@@ -24,8 +26,6 @@ __all__ = [
     "seconds_until_next_day",
     "seconds_until_next_month",
 ]
-
-_ACTIVE = ["queued", "running"]
 
 
 class LimitValues(BaseModel):
@@ -137,13 +137,13 @@ async def current_use(*, tenant_id: str, now: datetime) -> TenantUse:
     usage checkpointed on running jobs (not yet logged)."""
     active = await _active_jobs(tenant_id)
     use = TenantUse(
-        running_turns=sum(1 for j in active if j["state"] == "running"),
-        queued_turns=sum(1 for j in active if j["state"] == "queued"),
+        running_turns=sum(1 for j in active if j["state"] == JobState.RUNNING),
+        queued_turns=sum(1 for j in active if j["state"] == JobState.QUEUED),
         active_session_ids=sorted({str(j["session_id"]) for j in active}),
     )
     logged = await _logged_totals(tenant_id, since=month_start(now), day=day_start(now))
     running_usage: list[dict[str, Any]] = [
-        j.get("usage") or {} for j in active if j["state"] == "running"
+        j.get("usage") or {} for j in active if j["state"] == JobState.RUNNING
     ]
     use.tokens_today = int(logged["tokens_today"]) + sum(_tokens(u) for u in running_usage)
     use.cost_this_month_usd = logged["cost_month"] + sum(
@@ -154,15 +154,14 @@ async def current_use(*, tenant_id: str, now: datetime) -> TenantUse:
 
 async def _active_jobs(tenant_id: str) -> list[dict[str, Any]]:
     cursor = Job.get_pymongo_collection().find(
-        {"tenant_id": tenant_id, "state": {"$in": _ACTIVE}},
+        {"tenant_id": tenant_id, "state": {"$in": list(ACTIVE_STATES)}},
         {"state": 1, "session_id": 1, "usage": 1},
     )
     return await cursor.to_list(10_000)
 
 
 async def _logged_totals(tenant_id: str, *, since: datetime, day: datetime) -> dict[str, float]:
-    tokens = {"$add": ["$input_tokens", "$output_tokens", "$cache_creation_tokens",
-                       "$cache_read_tokens"]}
+    tokens = {"$add": [f"${name}" for name in TOKEN_FIELDS]}
     pipeline: list[dict[str, Any]] = [
         {"$match": {"tenant_id": tenant_id, "created_at": {"$gte": since}}},
         {"$group": {
@@ -178,5 +177,4 @@ async def _logged_totals(tenant_id: str, *, since: datetime, day: datetime) -> d
 
 
 def _tokens(usage: dict[str, Any]) -> int:
-    keys = ("input_tokens", "output_tokens", "cache_creation_tokens", "cache_read_tokens")
-    return sum(int(usage.get(k, 0) or 0) for k in keys)
+    return sum(int(usage.get(name, 0) or 0) for name in TOKEN_FIELDS)

@@ -8,13 +8,13 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from app.models import TokenUsageLog
+from app.protocol import TOKEN_FIELDS
 from app.services.projects import get_project
 
 __all__ = ["UsageReport", "UsageRow", "project_usage", "usage_rows"]
 
 Breakdown = Literal["session", "model", "day", "tenant", "project"]
 
-_TOKEN_FIELDS = ("input_tokens", "output_tokens", "cache_creation_tokens", "cache_read_tokens")
 
 
 class UsageRow(BaseModel):
@@ -40,7 +40,7 @@ class UsageReport(BaseModel):
 
 
 def _sums(prefix: str = "$", cost: str = "$total_cost_usd") -> dict[str, Any]:
-    sums: dict[str, Any] = {f: {"$sum": f"{prefix}{f}"} for f in _TOKEN_FIELDS}
+    sums: dict[str, Any] = {f: {"$sum": f"{prefix}{f}"} for f in TOKEN_FIELDS}
     sums["cost_usd"] = {"$sum": cost}
     sums["turns"] = {"$sum": 1}
     return sums
@@ -77,8 +77,8 @@ async def usage_rows(match: dict[str, Any], by: Breakdown | None) -> list[UsageR
 
 def _row(doc: dict[str, Any]) -> UsageRow:
     row = UsageRow(key="" if doc["_id"] is None else str(doc["_id"]),
-                   **{k: doc.get(k, 0) for k in (*_TOKEN_FIELDS, "turns", "cost_usd")})
-    row.total_tokens = sum(getattr(row, f) for f in _TOKEN_FIELDS)
+                   **{k: doc.get(k, 0) for k in (*TOKEN_FIELDS, "turns", "cost_usd")})
+    row.total_tokens = sum(getattr(row, f) for f in TOKEN_FIELDS)
     row.cost_usd = round(row.cost_usd, 6)
     return row
 
