@@ -2,7 +2,8 @@
 /** Streaming chat over the socket: send, queue, stop, resume after reload or network loss. */
 import { useCallback, useEffect, useReducer, useRef, useState } from "react";
 
-import { api, chatSocketUrl, fetchRuntimeConfig, fetchToken, type Job, type Message } from "@/lib/api/client";
+import { api, type Message } from "@/lib/api/client";
+import { chatSocketUrl, fetchRuntimeConfig, fetchToken } from "@/lib/api/same-origin";
 import {
   chatReducer,
   initialChatState,
@@ -45,7 +46,7 @@ export function useChat(projectId: string, initialSessionId: string | null = nul
     const messages = await api.listMessages(sessionId);
     const jobs: Record<string, JobInfo> = {};
     const found = await Promise.all(unansweredJobs(messages).map((id) => api.getJob(id).catch(() => null)));
-    const known = found.filter((j): j is Job => j !== null);
+    const known = found.filter((j) => j !== null);
     for (const job of known) jobs[job.id] = job;
     dispatch({ type: "history", sessionId, messages: messages.map((m) => ({ ...m, role: m.role as "user" | "assistant" })), jobs });
     for (const job of known) {
