@@ -20,7 +20,6 @@ const CODE_OF_STATUS: Record<number, ErrorCode> = {
   400: "bad_request",
   401: "unauthorized",
   404: "not_found",
-  409: "conflict",
   422: "bad_request",
   429: "limit_exceeded",
   502: "unavailable",
