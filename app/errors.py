@@ -88,5 +88,14 @@ class Unauthorized(AppError):
     code = ErrorCode.UNAUTHORIZED
 
 
+class Unavailable(AppError):
+    """Redis or MongoDB cannot be reached right now; the request may be sent again."""
+
+    code = ErrorCode.UNAVAILABLE
+
+    def __init__(self, message: str = "The service is briefly unavailable; try again.") -> None:
+        super().__init__(message)
+
+
 class ExecutorFailed(AppError):
     code = ErrorCode.EXECUTOR_FAILED

@@ -32,7 +32,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         redis = Redis.from_url(settings.redis_url)
         mongo = await init_db(settings)
-        relay = Relay(redis, queue_size=settings.ws_queue_size)
+        relay = Relay(redis, queue_size=settings.ws_queue_size,
+                      outage_window_s=settings.outage_window_s)
         await relay.start()
         sender = CelerySender(make_celery(settings))
         app.state.settings = settings

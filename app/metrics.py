@@ -35,6 +35,7 @@ __all__ = [
     "OPEN_SOCKETS",
     "REGISTRY",
     "RELAY_LAG",
+    "RELAY_RESYNCS",
     "TURNS_SUBMITTED",
     "TURN_DURATION_BUCKETS",
     "record_turn",
@@ -48,6 +49,10 @@ OPEN_SOCKETS = Gauge("wx_open_sockets", "Open chat WebSockets", registry=REGISTR
 TURNS_SUBMITTED = Counter(
     "wx_turns_submitted", "Turns submitted, by queue and outcome", ["queue", "outcome"],
     registry=REGISTRY,
+)
+RELAY_RESYNCS = Counter(
+    "wx_relay_resyncs", "Followers that re-read a job's stream (their queue overflowed, or the "
+    "pub/sub listener was rebuilt)", registry=REGISTRY,
 )
 RELAY_LAG = Histogram(
     "wx_relay_lag_seconds", "Frame timestamp to delivery to a client",

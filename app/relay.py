@@ -22,7 +22,9 @@ from redis.asyncio.client import PubSub
 
 from app.events import frame_header, read_events
 from app.keys import RELAY_ALIVE, events_key
+from app.metrics import RELAY_RESYNCS
 from app.protocol import is_terminal
+from app.retry import is_transient, retrying
 
 __all__ = ["Relay"]
 
@@ -54,8 +56,10 @@ class Relay:
         queue_size: int = 2000,
         heartbeat_s: float = 2.0,
         idle_reread_s: float = 5.0,
+        outage_window_s: float = 60.0,
     ) -> None:
         self._redis = redis
+        self._window_s = outage_window_s
         self._queue_size = queue_size
         self._heartbeat_s = heartbeat_s
         self._idle_reread_s = idle_reread_s
@@ -153,10 +157,15 @@ class Relay:
             if channel is None:
                 channel = self._channels[key] = _Channel()
                 assert self._pubsub is not None
-                await self._pubsub.subscribe(key)
+                try:
+                    await self._pubsub.subscribe(key)
+                except Exception as exc:  # Redis away: the rebuilt listener subscribes it
+                    if not is_transient(exc):
+                        raise
             channel.followers.add(follower)
-        # The server must have the subscription before the stream is read.
-        await asyncio.wait_for(channel.ready.wait(), timeout=10)
+        # The server must have the subscription before the stream is read (through an
+        # outage, that is once the watchdog has rebuilt the listener).
+        await asyncio.wait_for(channel.ready.wait(), timeout=self._window_s)
 
     async def _leave(self, job_id: str, follower: _Follower) -> None:
         key = events_key(job_id)
@@ -179,7 +188,7 @@ class Relay:
         from_stream = True
         try:
             await self._join(job_id, follower)
-            pending = await read_events(self._redis, job_id, after_seq=last)
+            pending = await self._reread(job_id, last)
             while True:
                 for raw in pending:
                     header = frame_header(raw)
@@ -202,7 +211,10 @@ class Relay:
             await self._leave(job_id, follower)
 
     async def _reread(self, job_id: str, last: int) -> list[bytes]:
-        return await read_events(self._redis, job_id, after_seq=last)
+        # Redis restarting: wait for it (the listener is rebuilt meanwhile) rather than
+        # give up on the follower.
+        return await retrying(self._window_s,
+                              lambda: read_events(self._redis, job_id, after_seq=last))
 
     async def _next(
         self, job_id: str, follower: _Follower, last: int
@@ -211,6 +223,7 @@ class Relay:
         stream again after an overflow, a listener rebuild, or a quiet spell."""
         if follower.resync:
             follower.resync = False
+            RELAY_RESYNCS.inc()
             _drain(follower.queue)
             return await self._reread(job_id, last), True
         try:

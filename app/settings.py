@@ -28,6 +28,8 @@ class Settings(BaseSettings):
 
     # Services
     redis_url: str = "redis://127.0.0.1:6379/0"
+    # The Celery broker, when it is not the Redis of the events (redis_url).
+    broker_url: str | None = None
     mongo_url: str = "mongodb://127.0.0.1:27017"
     mongo_db: str = "wxrunner"
     api_host: str = "127.0.0.1"

@@ -41,7 +41,8 @@ def make_queue(name: str) -> Queue:
 
 def make_celery(settings: Settings, *, include: list[str] | None = None) -> Celery:
     """The Celery app: Redis broker, queues `chat` and `conversions`, at-least-once delivery."""
-    app = Celery("wxrunner", broker=settings.redis_url, include=include or [])
+    app = Celery("wxrunner", broker=settings.broker_url or settings.redis_url,
+                 include=include or [])
     longest = max(turn_time_limit_s(settings, q) for q in QueueName)
     transport = {"visibility_timeout": longest + _VISIBILITY_MARGIN_S}
     app.conf.update(

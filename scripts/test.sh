@@ -25,6 +25,8 @@ if [ "$#" -gt 0 ]; then
   run_pytest "$@"
   exit 0
 fi
+lint-imports    # the layers of README "Architecture"
+ruff check .
 (cd frontend && npx vitest run)
 run_pytest tests/e2e
 run_pytest

@@ -22,6 +22,11 @@ from tests.helpers import (
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--fault-trials", dest="fault_trials", default=3, type=int,
+                     help="trials of each case of the fault suite (tests/faults)")
+
+
 @pytest.fixture(scope="session")
 def artifacts_dir() -> Path:
     path = REPO_ROOT / "test-artifacts"

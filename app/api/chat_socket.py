@@ -16,6 +16,7 @@ from datetime import datetime
 from fastapi import WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 
+from app.api.errors import unexpected_error
 from app.auth import Principal
 from app.errors import AppError, BadRequest, ErrorCode, NotFound
 from app.events import frame_header
@@ -35,7 +36,7 @@ from app.relay import Relay
 from app.services import jobs
 from app.services.turn_lifecycle import TurnDeps
 from app.services.turns import submit_turn
-from app.vocab import queue_for
+from app.vocab import JobState, queue_for
 
 __all__ = ["ChatSocket"]
 
@@ -92,9 +93,8 @@ class ChatSocket:
             await self._handle(frame)
         except AppError as error:
             await self._send_error(error)
-        except Exception:
-            log.exception("chat socket frame failed")
-            await self._send_error(AppError("Internal error"))
+        except Exception as exc:
+            await self._send_error(unexpected_error(exc))
 
     async def _handle(self, frame: MessageFrame | CancelFrame | ResumeFrame | PingFrame) -> None:
         match frame:
@@ -120,7 +120,7 @@ class ChatSocket:
             except AppError as error:
                 TURNS_SUBMITTED.labels(queue_for(frame.context), error.code.value).inc()
                 raise
-        TURNS_SUBMITTED.labels(turn.job.queue, "queued").inc()
+        TURNS_SUBMITTED.labels(turn.job.queue, JobState.QUEUED).inc()
         self._session_id = str(turn.session.id)
         self._follow(str(turn.job.id), after_seq=0)
 

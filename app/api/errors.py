@@ -9,9 +9,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.errors import HTTP_STATUS, AppError, ErrorCode, LimitExceeded
+from app.errors import HTTP_STATUS, AppError, ErrorCode, LimitExceeded, Unavailable
+from app.retry import is_transient
 
-__all__ = ["error_response", "install_error_handlers"]
+__all__ = ["error_response", "install_error_handlers", "unexpected_error"]
 
 log = logging.getLogger(__name__)
 
@@ -52,10 +53,17 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
                         status_code=exc.status_code, headers=exc.headers)
 
 
-async def _unhandled(_: Request, exc: Exception) -> JSONResponse:
+def unexpected_error(exc: Exception) -> AppError:
+    """What a client is told of an error no handler expected (never its text)."""
+    if is_transient(exc):
+        log.warning("a dependency is unavailable: %s", exc)
+        return Unavailable()
     log.exception("unhandled error", exc_info=exc)
-    return JSONResponse({"code": ErrorCode.INTERNAL.value, "message": "Internal error",
-                         "details": {}}, status_code=500)
+    return AppError("Internal error")
+
+
+async def _unhandled(_: Request, exc: Exception) -> JSONResponse:
+    return error_response(unexpected_error(exc))
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -13,7 +13,6 @@ def register(cli: typer.Typer) -> None:
 
 def parse(
     file: str = typer.Argument(..., help="capture file (.jsonl or .jsonl.gz), or - for stdin"),
-    context: str = typer.Option("analysis", help="analysis | conversion | review"),
     tenant: str = typer.Option("demo", help="tenant id (its local workspace path is hidden too)"),
     project: str = typer.Option("demo", help="project id"),
     workdir: str | None = typer.Option(None, help="claude's cwd (default /workspace/<project>)"),
@@ -26,8 +25,6 @@ def parse(
     from app.settings import get_settings
     from workers.turn_frames import TurnStream
 
-    if context not in ("analysis", "conversion", "review"):
-        raise typer.BadParameter("context must be analysis, conversion or review")
     settings = get_settings()
     prefixes = [workdir or f"{WORKSPACE_ROOT}/{project}",
                 str(settings.workspaces_dir / tenant / project)]

@@ -2,8 +2,9 @@
 
 Starts only what is not already running (Redis, SecantusDB), then the simulator
 (unless Claude credentials are configured), the `chat` and `conversions` workers and
-the API; prints the URLs and a development token; on Ctrl-C stops what it started,
-by pid, newest first. Logs go to `<data_dir>/logs/`."""
+the API; prints the URLs and a development token. A service that stops is started again
+(after 1 s, then up to 30 s between attempts while it keeps failing), the others go on.
+On Ctrl-C it stops what it started, by pid, newest first. Logs go to `<data_dir>/logs/`."""
 
 from __future__ import annotations
 
@@ -14,14 +15,17 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
 import typer
 
 from app.settings import Settings
+from app.vocab import QueueName
 
 VENV_BIN = Path(sys.executable).parent
+_RESTART_MAX_S = 30.0
 
 
 def register(cli: typer.Typer) -> None:
@@ -30,35 +34,69 @@ def register(cli: typer.Typer) -> None:
     cli.add_typer(stack, name="stack")
 
 
+@dataclass
+class _Service:
+    """One process of the stack, with what it takes to start it again."""
+
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    cwd: Path | None
+    proc: subprocess.Popen[bytes]
+    restarts: int = 0
+    next_start: float = 0.0  # monotonic time of the next restart, once it has stopped
+
+
 class _Stack:
-    """Processes this command started, stopped newest first."""
+    """Processes this command started, restarted when they stop, stopped newest first."""
 
     def __init__(self, logs: Path) -> None:
         self.logs = logs
-        self.procs: list[tuple[str, subprocess.Popen[bytes]]] = []
+        self.services: list[_Service] = []
 
     def start(
         self, name: str, argv: list[str], env: dict[str, str], cwd: Path | None = None
     ) -> None:
+        self.services.append(_Service(name, argv, env, cwd, self._spawn(name, argv, env, cwd)))
+        typer.echo(f"  started {name} (pid {self.services[-1].proc.pid}, "
+                   f"log {self.logs / (name + '.log')})")
+
+    def _spawn(self, name: str, argv: list[str], env: dict[str, str],
+               cwd: Path | None) -> subprocess.Popen[bytes]:
         log = (self.logs / f"{name}.log").open("ab")
-        proc = subprocess.Popen(argv, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
+        return subprocess.Popen(argv, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
                                 start_new_session=True)
-        self.procs.append((name, proc))
-        typer.echo(f"  started {name} (pid {proc.pid}, log {self.logs / (name + '.log')})")
 
     def dead(self) -> list[str]:
-        return [name for name, proc in self.procs if proc.poll() is not None]
+        return [s.name for s in self.services if s.proc.poll() is not None]
+
+    def supervise(self) -> None:
+        """Start again each service that stopped (with a growing pause while it keeps failing)."""
+        now = time.monotonic()
+        for service in self.services:
+            if service.proc.poll() is None:
+                continue
+            if service.next_start == 0.0:
+                pause = min(_RESTART_MAX_S, 2.0 ** min(service.restarts, 5))
+                service.next_start = now + pause
+                typer.echo(f"{service.name} stopped (exit {service.proc.returncode}); "
+                           f"starting it again in {pause:.0f} s", err=True)
+            elif now >= service.next_start:
+                service.restarts += 1
+                service.next_start = 0.0
+                service.proc = self._spawn(service.name, service.argv, service.env, service.cwd)
+                typer.echo(f"  restarted {service.name} (pid {service.proc.pid})", err=True)
 
     def stop(self) -> None:
-        for _name, proc in reversed(self.procs):
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-        for name, proc in reversed(self.procs):
+        for service in reversed(self.services):
+            if service.proc.poll() is None:
+                os.killpg(service.proc.pid, signal.SIGTERM)
+        for service in reversed(self.services):
             try:
-                proc.wait(15)
+                service.proc.wait(15)
             except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-            typer.echo(f"  stopped {name}")
+                os.killpg(service.proc.pid, signal.SIGKILL)
+            typer.echo(f"  stopped {service.name}")
 
 
 def up(
@@ -108,7 +146,7 @@ def _start_services(stack: _Stack, settings: Settings) -> dict[str, str]:
         env["WX_ANTHROPIC_BASE_URL"] = _start_simulator(stack, settings, env)
         env["WX_ANTHROPIC_API_KEY"] = "sk-ant-sim-local"
     celery = str(VENV_BIN / "celery")
-    for queue in ("chat", "conversions"):
+    for queue in QueueName:
         stack.start(f"worker-{queue}", [celery, "-A", "tasks", "worker", "-Q", queue,
                                         "-n", f"{queue}@%h", "--loglevel=INFO"], env)
     stack.start("api", [str(VENV_BIN / "uvicorn"), "app.main:create_app", "--factory",
@@ -200,11 +238,8 @@ Ctrl-C stops everything this command started.""")
 
 def _wait(stack: _Stack) -> None:
     while True:
-        dead = stack.dead()
-        if dead:
-            typer.echo(f"stopped unexpectedly: {', '.join(dead)} (see the logs)", err=True)
-            raise typer.Exit(1)
-        time.sleep(1)
+        stack.supervise()
+        time.sleep(0.5)
 
 
 def _port_open(host: str, port: int) -> bool:

@@ -258,6 +258,10 @@ class DockerExecutor(Executor):
 
 
 def _container_gone(exc: Exception) -> bool:
-    """The exec failed because the container is not there or not running (404, 409)."""
-    status = getattr(exc, "status_code", None)
-    return status in (404, 409)
+    """The exec failed because the container is not there or not running (404, 409), or
+    the engine dropped its connections (dockerd restarted)."""
+    import requests
+
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        return True
+    return getattr(exc, "status_code", None) in (404, 409)
