@@ -13,11 +13,10 @@ from typing import Any
 import orjson
 import pytest
 
-from tests.faults.client import Verdict
+from tests.faults.report import REPORT
 from tests.faults.world import STANDIN, Dockerd, World, mongo_server, redis_server
 from tests.helpers import REPO_ROOT
 
-REPORT: dict[str, list[dict[str, Any]]] = {}
 _COLUMNS = ("trials", "passed", "frames_lost", "frames_duplicated", "usage_rows_lost",
             "usage_double_counted", "final_states")
 
@@ -91,12 +90,6 @@ def tenant_image() -> str:
     from app.settings import Settings
 
     return Settings().tenant_image
-
-
-def record(case: str, trial: int, verdict: Verdict, problems: list[str]) -> None:
-    """Add a trial to the report."""
-    REPORT.setdefault(case, []).append({"trial": trial, "problems": problems,
-                                        **{k: v for k, v in vars(verdict).items()}})
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from tests.faults.client import ChatClient, Verdict, judge
-from tests.faults.conftest import record
+from tests.faults.report import record
 from tests.faults.world import Api, World, wait_gone
 from tests.helpers import OwnedProcess, free_port
 
