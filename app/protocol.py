@@ -12,6 +12,10 @@ from app.errors import ErrorCode
 
 ContextName = Literal["analysis", "conversion", "review"]
 JobState = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+# How a turn's figures were found (README "Billing"): `first` / `delta` / `reset` from
+# Claude Code's running totals in the `result` line, `stream` from the deduplicated
+# stream usage of a turn that ended without one.
+BillingBasis = Literal["first", "delta", "reset", "stream"]
 TERMINAL_FRAME_TYPES = frozenset({"session_end", "error", "cancelled"})
 
 
@@ -45,17 +49,30 @@ class Usage(_Model):
 
 
 class ModelUsage(Usage):
-    """One model's share of a turn, with Claude Code's cost estimate for it."""
+    """One model's share of a turn and what it cost."""
 
-    cost_usd: float = 0.0
+    cost_usd: float = Field(default=0.0, description="the cost counted for this share: Claude "
+                            "Code's when it reported one, else priced from the price table")
+    claude_cost_usd: float | None = Field(default=None, description="Claude Code's estimate")
+    priced_cost_usd: float | None = Field(
+        default=None, description="recomputed from the price table; None: model not in it")
 
 
 class UsageSummary(Usage):
-    """Final usage of a turn: from the `result` line, or what was seen (`partial`)."""
+    """Usage of a turn. Once billed (`basis` set) it is the turn's own: the token fields are
+    the sums of `by_model`, `total_cost_usd` the sum of its `cost_usd`."""
 
     total_cost_usd: float = 0.0
     by_model: dict[str, ModelUsage] = Field(default_factory=dict)
     partial: bool = False
+    claude_cost_usd: float | None = Field(
+        default=None, description="Claude Code's cost of this turn (None: it reported none)")
+    priced_cost_usd: float | None = Field(
+        default=None, description="the turn priced with the price table (None: a model of it "
+        "is not in the table, see unpriced_models)")
+    price_version: str | None = None
+    unpriced_models: list[str] = Field(default_factory=list)
+    basis: BillingBasis | None = None
 
 
 # ---------------------------------------------------------------- server -> client
@@ -216,6 +233,7 @@ def is_terminal(frame_type: str) -> bool:
 __all__ = [
     "TERMINAL_FRAME_TYPES",
     "AssistantChunkFrame",
+    "BillingBasis",
     "CancelFrame",
     "CancelledFrame",
     "ClientFrame",

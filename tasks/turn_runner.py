@@ -24,6 +24,7 @@ from app.protocol import (
 )
 from app.services.dispatch import dispatch_next
 from app.services.job_lifecycle import claim_job, finish_job, heartbeat, record_usage
+from tasks.billing import bill_turn
 from tasks.lost import await_or_declare_lost
 from tasks.orphans import forget_pid, remember_pid
 from tasks.runtime import Runtime
@@ -173,7 +174,8 @@ class _TurnRun:
         *head, terminal = frames
         if head:
             await self.rt.publisher.publish(self.job_id, head)
-        usage = stream.usage_summary
+        usage, terminal = await bill_turn(job=self.job, session=session, stream=stream,
+                                          terminal=terminal)
         await record_usage(self.job, usage, stream.model)
         await self._save_history(stream, session)
         state, code, message = _outcome(terminal)

@@ -97,9 +97,12 @@ def request_cost(price: ModelPrice, usage: TokenCounts, *, geo_multiplier: float
 def model_cost(price: ModelPrice, total: TokenCounts, requests: Iterable[TokenCounts] = (),
                *, geo_multiplier: float = 1.0) -> float:
     """USD of a model's share of a turn: the requests seen one by one, the rest of `total`
-    (requests not seen one by one, e.g. a subagent's) at the base tier."""
+    (requests not seen one by one, e.g. a subagent's) at the base tier. Requests that add up
+    to more than `total` (an attempt `total` leaves out) are not used: `total` is priced."""
     seen = list(requests)
-    rest = (total - total_of(seen)).at_least_zero()
+    rest = total - total_of(seen)
+    if rest.any_negative():
+        seen, rest = [], total
     return sum(request_cost(price, r, geo_multiplier=geo_multiplier) for r in seen) + \
         request_cost(price, rest, geo_multiplier=geo_multiplier, base_tier=True)
 

@@ -13,6 +13,7 @@ from pymongo import ReturnDocument
 
 from app.models import Job, TokenUsageLog
 from app.protocol import JobState, UsageSummary, utc_now
+from app.services.billing import usage_log_fields
 
 __all__ = [
     "claim_job",
@@ -113,19 +114,7 @@ async def next_queued_job(session_id: PydanticObjectId) -> Job | None:
 
 async def record_usage(job: Job, summary: UsageSummary, model: str | None) -> None:
     """Upsert the turn's TokenUsageLog by job_id: a retry never counts a turn twice."""
-    fields = {
-        "tenant_id": job.tenant_id,
-        "project_id": job.project_id,
-        "session_id": str(job.session_id),
-        "input_tokens": summary.input_tokens,
-        "output_tokens": summary.output_tokens,
-        "cache_creation_tokens": summary.cache_creation_tokens,
-        "cache_read_tokens": summary.cache_read_tokens,
-        "total_cost_usd": summary.total_cost_usd,
-        "model": model or next(iter(summary.by_model), ""),
-        "by_model": {k: v.model_dump() for k, v in summary.by_model.items()},
-        "partial": summary.partial,
-    }
+    fields = usage_log_fields(job, summary, model)
     await TokenUsageLog.get_pymongo_collection().update_one(
         {"job_id": job.id},
         {"$set": fields, "$setOnInsert": {"created_at": utc_now()}},
