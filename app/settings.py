@@ -100,7 +100,7 @@ class Settings(BaseSettings):
     # Retry-After (s) when the running/queued turn limit refuses a turn
     limit_retry_after_s: int = 10
     # Share of a limit (0-1) past which the UI warns the tenant
-    limit_warn_ratio: float = 0.8
+    limit_warn_share: float = 0.8
 
     # Billing: the price table turns are priced with (None: the one in the package,
     # app/pricing/prices.json); `wxrunner prices update` writes it.

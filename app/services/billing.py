@@ -17,6 +17,7 @@ from app.settings import get_settings
 
 __all__ = [
     "StoredTotals",
+    "bill_unbilled",
     "billed_summary",
     "current_price_table",
     "session_baseline",
@@ -64,7 +65,7 @@ def billed_summary(
         unpriced_models=priced.unpriced, basis=basis)
 
 
-def _billed_from_stream(summary: UsageSummary, model: str | None) -> UsageSummary:
+def bill_unbilled(summary: UsageSummary, model: str | None) -> UsageSummary:
     """Bill a summary nobody billed (a lost worker's last checkpoint): its models priced,
     tokens of no known model put under the turn's model."""
     by_model = {m: _counts(u) for m, u in summary.by_model.items()}
@@ -83,7 +84,7 @@ def _counts(usage: ModelUsage) -> TokenCounts:
 
 def usage_log_fields(job: Job, summary: UsageSummary, model: str | None) -> dict[str, Any]:
     """The TokenUsageLog fields of a turn (one definition: tokens and cost are by_model sums)."""
-    billed = summary if summary.basis is not None else _billed_from_stream(summary, model)
+    billed = summary if summary.basis is not None else bill_unbilled(summary, model)
     return {
         "tenant_id": job.tenant_id,
         "project_id": job.project_id,
