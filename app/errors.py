@@ -12,10 +12,10 @@ class ErrorCode(StrEnum):
     NOT_FOUND = "not_found"
     BAD_REQUEST = "bad_request"
     UNAUTHORIZED = "unauthorized"
-    CONFLICT = "conflict"
     EXECUTOR_FAILED = "executor_failed"
     CLAUDE_ERROR = "claude_error"
     WORKER_LOST = "worker_lost"
+    WORKER_SHUTDOWN = "worker_shutdown"
     TIMEOUT = "timeout"
     UNAVAILABLE = "unavailable"
     INTERNAL = "internal"
@@ -27,10 +27,10 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.NOT_FOUND: 404,
     ErrorCode.BAD_REQUEST: 400,
     ErrorCode.UNAUTHORIZED: 401,
-    ErrorCode.CONFLICT: 409,
     ErrorCode.EXECUTOR_FAILED: 502,
     ErrorCode.CLAUDE_ERROR: 502,
     ErrorCode.WORKER_LOST: 500,
+    ErrorCode.WORKER_SHUTDOWN: 503,
     ErrorCode.TIMEOUT: 504,
     ErrorCode.UNAVAILABLE: 503,
     ErrorCode.INTERNAL: 500,
@@ -88,31 +88,5 @@ class Unauthorized(AppError):
     code = ErrorCode.UNAUTHORIZED
 
 
-class Conflict(AppError):
-    code = ErrorCode.CONFLICT
-
-
-class Unavailable(AppError):
-    code = ErrorCode.UNAVAILABLE
-
-
 class ExecutorFailed(AppError):
     code = ErrorCode.EXECUTOR_FAILED
-
-
-class CliProcessError(AppError):
-    """The claude process ended badly; carries its exit code and the tail of stderr."""
-
-    code = ErrorCode.CLAUDE_ERROR
-
-    def __init__(self, message: str, *, exit_code: int | None, stderr: str = "") -> None:
-        super().__init__(message, exit_code=exit_code)
-        self.exit_code = exit_code
-        self.stderr = stderr
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (_rebuild_cli_error, (self.message, self.exit_code, self.stderr))
-
-
-def _rebuild_cli_error(message: str, exit_code: int | None, stderr: str) -> CliProcessError:
-    return CliProcessError(message, exit_code=exit_code, stderr=stderr)

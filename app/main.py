@@ -1,5 +1,5 @@
 """The FastAPI application: routers, error handlers, and a lifespan that opens one Redis
-client, Mongo (Beanie), one relay (pub/sub listener) and a Celery app for sending."""
+client, Mongo (Beanie), one relay (pub/sub listener) and the task sender."""
 
 from __future__ import annotations
 
@@ -13,9 +13,12 @@ from redis.asyncio import Redis
 from app.api.errors import install_error_handlers
 from app.api.main import api_router
 from app.db import init_db
+from app.events import EventPublisher
 from app.logging import configure_logging
 from app.relay import Relay
+from app.services.turn_lifecycle import TurnDeps
 from app.settings import Settings, get_settings
+from app.taskqueue import CelerySender, make_celery
 
 __all__ = ["create_app"]
 
@@ -27,21 +30,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        from tasks.celery_app import make_celery
-
         redis = Redis.from_url(settings.redis_url)
         mongo = await init_db(settings)
         relay = Relay(redis, queue_size=settings.ws_queue_size)
         await relay.start()
+        sender = CelerySender(make_celery(settings))
         app.state.settings = settings
         app.state.redis = redis
         app.state.mongo = mongo
         app.state.relay = relay
-        app.state.celery = make_celery(settings)
+        app.state.celery = sender.celery
+        app.state.turns = TurnDeps(
+            settings=settings, redis=redis, sender=sender,
+            publisher=EventPublisher(redis, maxlen=settings.stream_maxlen,
+                                     ttl_s=settings.stream_ttl_s))
         try:
             yield
         finally:
             await relay.close()
+            sender.close()
             await redis.aclose()
             await mongo.close()
 

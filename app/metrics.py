@@ -23,6 +23,9 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 from redis.asyncio import Redis
 
+from app.keys import metrics_key
+from app.vocab import QueueName
+
 if TYPE_CHECKING:
     from app.models import Job
     from app.protocol import UsageSummary
@@ -56,12 +59,13 @@ RELAY_LAG = Histogram(
 TURN_DURATION_BUCKETS = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 7200.0)
 FIRST_CHUNK_BUCKETS = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
 
-_QUEUES = ("chat", "conversions")
-_KEY = "wx:metrics:"
-_TURN_DURATION = _KEY + "turn_duration"
-_FIRST_CHUNK = _KEY + "first_chunk"
-_TENANT_TOKENS = _KEY + "tenant_tokens"
-_TENANT_COST = _KEY + "tenant_cost"
+_TURN_DURATION = metrics_key("turn_duration")
+_FIRST_CHUNK = metrics_key("first_chunk")
+_TENANT_TOKENS = metrics_key("tenant_tokens")
+_TENANT_COST = metrics_key("tenant_cost")
+# stdout lines a turn could not use, by reason: too long for the framer (`dropped`), not
+# JSON, an unknown type, a known type missing a field (stream_parser.ParseStats)
+_SKIPPED_LINES = metrics_key("skipped_lines")
 _SEP = "|"
 
 log = logging.getLogger("wx.metrics")
@@ -77,6 +81,7 @@ async def record_turn(
     first_chunk_s: float | None,
     tokens: int,
     cost_usd: float,
+    skipped_lines: Mapping[str, int] | None = None,
 ) -> None:
     """A worker's record of one ended turn (call once per turn: after the atomic end)."""
     async with redis.pipeline(transaction=True) as pipe:
@@ -88,12 +93,16 @@ async def record_turn(
             pipe.hincrby(_TENANT_TOKENS, tenant_id, tokens)
         if cost_usd:
             pipe.hincrbyfloat(_TENANT_COST, tenant_id, cost_usd)
+        for reason, count in (skipped_lines or {}).items():
+            if count:
+                pipe.hincrby(_SKIPPED_LINES, f"{queue}{_SEP}{reason}", count)
         await pipe.execute()
 
 
 async def record_turn_end(
     redis: Redis, job: Job, state: str, usage: UsageSummary | None, *,
     duration_s: float | None, first_chunk_s: float | None = None,
+    skipped_lines: Mapping[str, int] | None = None,
 ) -> None:
     """`record_turn` for an ended job; a Redis error is logged, never raised."""
     try:
@@ -102,6 +111,7 @@ async def record_turn_end(
             duration_s=duration_s, first_chunk_s=first_chunk_s,
             tokens=usage.total_tokens if usage else 0,
             cost_usd=usage.total_cost_usd if usage else 0.0,
+            skipped_lines=skipped_lines,
         )
     except Exception:
         log.exception("job %s: cannot record its metrics", job.id)
@@ -163,6 +173,14 @@ def _gauge(name: str, doc: str, labels: list[str],
     return family
 
 
+def _labelled_counter(name: str, doc: str, labels: list[str],
+                      raw: Mapping[bytes | str, bytes | str]) -> CounterMetricFamily:
+    family = CounterMetricFamily(name, doc, labels=labels)
+    for field, value in sorted((_text(k), float(v)) for k, v in raw.items()):
+        family.add_metric(field.split(_SEP), value)
+    return family
+
+
 def _counter(name: str, doc: str,
              raw: Mapping[bytes | str, bytes | str]) -> CounterMetricFamily:
     family = CounterMetricFamily(name, doc, labels=["tenant"])
@@ -177,7 +195,7 @@ async def refresh_scrape_metrics(redis: Redis) -> None:
     from app.services.hosts import alive_hosts, host_queue
 
     hosts = await alive_hosts(redis)
-    queues = [*_QUEUES, *(host_queue(q, h.host) for h in hosts for q in sorted(h.queues))]
+    queues = [*QueueName, *(host_queue(q, h.host) for h in hosts for q in sorted(h.queues))]
     depth = [((q,), float(await redis.llen(q))) for q in queues]
     pipeline: list[dict[str, Any]] = [
         {"$group": {"_id": {"state": "$state", "queue": "$queue"}, "n": {"$sum": 1}}}
@@ -200,4 +218,8 @@ async def refresh_scrape_metrics(redis: Redis) -> None:
                  await redis.hgetall(_TENANT_TOKENS)),
         _counter("wx_tenant_cost_usd", "Claude cost in USD, by tenant",
                  await redis.hgetall(_TENANT_COST)),
+        _labelled_counter("wx_stdout_lines_skipped", "Claude stdout lines a turn could not "
+                          "use, by queue and reason (dropped: over the line cap; non_json, "
+                          "unknown, malformed)", ["queue", "reason"],
+                          await redis.hgetall(_SKIPPED_LINES)),
     ]

@@ -4,14 +4,13 @@ frontend's generated types all come from these models."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from app.errors import ErrorCode
+from app.vocab import Context
 
-ContextName = Literal["analysis", "conversion", "review"]
-JobState = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 # How a turn's figures were found (README "Billing"): `first` / `delta` / `reset` from
 # Claude Code's running totals in the `result` line, `stream` from the deduplicated
 # stream usage of a turn that ended without one.
@@ -40,12 +39,11 @@ class Usage(_Model):
 
     @property
     def total_tokens(self) -> int:
-        return (
-            self.input_tokens
-            + self.output_tokens
-            + self.cache_creation_tokens
-            + self.cache_read_tokens
-        )
+        return sum(getattr(self, name) for name in TOKEN_FIELDS)
+
+
+# The four token counts, in our names: the one definition every sum and report uses.
+TOKEN_FIELDS: Final = tuple(Usage.model_fields)
 
 
 class ModelUsage(Usage):
@@ -201,7 +199,7 @@ server_frame_adapter: TypeAdapter[ServerFrame] = TypeAdapter(ServerFrame)
 class MessageFrame(_Model):
     type: Literal["message"] = "message"
     content: str = Field(min_length=1, max_length=100_000)
-    context: ContextName = "analysis"
+    context: Context = Context.ANALYSIS
     session_id: str | None = None
 
 
@@ -232,16 +230,15 @@ def is_terminal(frame_type: str) -> bool:
 
 __all__ = [
     "TERMINAL_FRAME_TYPES",
+    "TOKEN_FIELDS",
     "AssistantChunkFrame",
     "BillingBasis",
     "CancelFrame",
     "CancelledFrame",
     "ClientFrame",
-    "ContextName",
     "ErrorFrame",
     "JobQueuedFrame",
     "JobStartedFrame",
-    "JobState",
     "MessageFrame",
     "ModelUsage",
     "PingFrame",

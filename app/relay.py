@@ -20,14 +20,14 @@ from dataclasses import dataclass, field
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 
-from app.events import events_key, frame_header, read_events
+from app.events import frame_header, read_events
+from app.keys import RELAY_ALIVE, events_key
 from app.protocol import is_terminal
 
 __all__ = ["Relay"]
 
 log = logging.getLogger(__name__)
 
-_ALIVE_CHANNEL = "wx:relay:alive"
 _RESYNC = b""  # queue sentinel: re-read the stream
 
 
@@ -92,7 +92,7 @@ class Relay:
 
     async def _build(self) -> None:
         pubsub = self._redis.pubsub()
-        await pubsub.subscribe(_ALIVE_CHANNEL, *self._channels)
+        await pubsub.subscribe(RELAY_ALIVE, *self._channels)
         for channel in self._channels.values():
             channel.ready.clear()
         self._pubsub = pubsub
@@ -119,7 +119,7 @@ class Relay:
         while True:
             await asyncio.sleep(self._heartbeat_s)
             try:
-                await self._redis.publish(_ALIVE_CHANNEL, b"1")
+                await self._redis.publish(RELAY_ALIVE, b"1")
                 dead = self._listener is None or self._listener.done()
                 stale = time.monotonic() - self._last_seen > 3 * self._heartbeat_s
                 if dead or stale:

@@ -13,7 +13,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEV_JWT_SECRET = "wx-dev-secret-change-me-0123456789abcdef"
 
-Context = Literal["analysis", "conversion", "review"]
 ExecutorKind = Literal["auto", "local", "docker"]
 
 
@@ -69,10 +68,20 @@ class Settings(BaseSettings):
 
     # Turns
     turn_idle_timeout_s: float = 300.0
-    chat_soft_time_limit_s: int = 1800
-    chat_time_limit_s: int = 1860
-    conversions_soft_time_limit_s: int = 7200
-    conversions_time_limit_s: int = 7260
+    # A turn running longer than its queue's limit (s) is stopped like a cancel (SIGINT, so
+    # Claude Code still reports its usage) and ends with `timeout`.
+    chat_time_limit_s: int = 1800
+    conversions_time_limit_s: int = 7200
+    # Turns one worker process runs at once (they wait on Claude, not on the CPU).
+    worker_concurrency: int = 64
+    # On a warm shutdown (SIGTERM), running turns get this long (s) to finish; the rest
+    # are stopped (SIGINT, usage kept) and end with `worker_shutdown`.
+    worker_shutdown_grace_s: float = 30.0
+    # A Redis or MongoDB outage shorter than this (s) loses no turn: the worker retries,
+    # keeps frames in order, and writes the end of a turn when they are back.
+    outage_window_s: float = 60.0
+    # A turn chosen to run but not sent to the broker after this long (s) is sent again.
+    send_grace_s: float = 15.0
     # Worker liveness: a running job whose heartbeat is older than heartbeat_stale_s is
     # ended `worker_lost` by a redelivered task or by the periodic reaper.
     heartbeat_interval_s: float = 5.0

@@ -1,102 +1,170 @@
-"""What a worker child holds for its whole life: one event loop, and on it one Mongo
-client (Beanie), one Redis client, the event publisher and the executor — all created
-after the fork (`worker_process_init`), never inherited from the parent."""
+"""What a worker process holds for its whole life (DESIGN §11): one event loop, on its own
+thread, and on it one Mongo client (Beanie), one Redis client, the event publisher, the
+executor, the task sender and the outbox. Every running turn is a coroutine on that loop
+(each Celery pool thread hands its turn over and waits); the housekeeping runs there too.
+
+A warm shutdown (SIGTERM) stops new turns at once and gives running ones
+`worker_shutdown_grace_s` to finish before they are stopped."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
+import threading
+import time
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from redis.asyncio import Redis
 
 from app.db import init_db
 from app.events import EventPublisher
 from app.guardrail import Guardrail
-from app.settings import Settings, get_settings
+from app.keys import cancel_key
+from app.retry import is_transient, retrying
+from app.services.outbox import Outbox
+from app.services.turn_lifecycle import TurnDeps
+from app.settings import Settings
+from app.taskqueue import CelerySender
+from workers.executor import Executor, create_executor
 
 if TYPE_CHECKING:
     from celery import Celery
 
-    from workers.executor.base import Executor
+__all__ = ["CancelWatch", "Clients", "WorkerRuntime"]
 
-__all__ = ["Runtime", "build_runtime", "close_runtime", "get_runtime", "reset_runtime"]
+T = TypeVar("T")
+
+log = logging.getLogger("wx.worker")
 
 
 @dataclass
-class Runtime:
-    """A process's clients, all bound to `loop`."""
+class Clients:
+    """The clients of one worker process, all bound to its loop."""
 
     settings: Settings
-    loop: asyncio.AbstractEventLoop
     mongo: Any
     redis: Redis
-    publisher: EventPublisher
     executor: Executor
     guardrail: Guardrail
-    celery: Celery
+    deps: TurnDeps
     worker_name: str
-    # job ids whose Celery soft time limit fired (the running turn polls this set)
-    soft_timed_out: set[str] = field(default_factory=set)
+    cancels: CancelWatch
 
 
-_RUNTIME: Runtime | None = None
+@dataclass(eq=False)
+class CancelWatch:
+    """The cancel flags of every turn running in this process, read with one Redis round
+    trip per poll (not one per turn)."""
+
+    redis: Redis
+    interval_s: float
+    running: set[str] = field(default_factory=set)
+    cancelled: set[str] = field(default_factory=set)
+
+    async def watch(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval_s)
+            ids = sorted(self.running)
+            if not ids:
+                continue
+            try:
+                async with self.redis.pipeline(transaction=False) as pipe:
+                    for job_id in ids:
+                        pipe.exists(cancel_key(job_id))
+                    flags = await pipe.execute()
+            except Exception as exc:  # Redis away: the flags are read again next poll
+                if not is_transient(exc):
+                    log.exception("cancel poll failed")
+                continue
+            self.cancelled |= {job_id for job_id, flag in zip(ids, flags, strict=True) if flag}
+
+    def forget(self, job_id: str) -> None:
+        self.running.discard(job_id)
+        self.cancelled.discard(job_id)
 
 
-def build_runtime(settings: Settings, celery: Celery) -> Runtime:
-    """A fresh loop (made current) with every client created on it."""
-    from workers.executor import create_executor
+class WorkerRuntime:
+    """The loop thread and the clients on it; `run(coro)` runs a coroutine there."""
 
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
+    def __init__(self, settings: Settings, celery: Celery) -> None:
+        self.settings = settings
+        self.celery = celery
+        self.loop = asyncio.new_event_loop()
+        self.worker_name = f"{settings.worker_host}:{os.getpid()}"
+        self.shutdown_deadline: float | None = None  # monotonic; set by a warm shutdown
+        self._clients: Clients | None = None
+        self._ready = threading.Event()
+        self._background: list[asyncio.Task[None]] = []
+        self._thread = threading.Thread(target=self._serve, name="wx-loop", daemon=True)
 
-    async def _init() -> Runtime:
+    @property
+    def clients(self) -> Clients:
+        assert self._clients is not None, "the worker runtime is not open"
+        return self._clients
+
+    def start(self) -> None:
+        """Start the loop thread and open the clients (waits for MongoDB if it is away)."""
+        self._thread.start()
+        self.run(self._open())
+        self._ready.set()
+
+    def start_background(self, *coroutines: Coroutine[Any, Any, None]) -> None:
+        """Run housekeeping coroutines on the loop until `stop()`."""
+        async def spawn() -> None:
+            self._background += [asyncio.create_task(c) for c in coroutines]
+
+        self.run(spawn())
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run `coro` on the loop and wait for its result (from any other thread)."""
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
+
+    def begin_shutdown(self) -> None:
+        """A warm shutdown started: running turns get the grace period."""
+        self.shutdown_deadline = time.monotonic() + self.settings.worker_shutdown_grace_s
+        log.warning("warm shutdown: running turns have %ss to finish",
+                    self.settings.worker_shutdown_grace_s)
+
+    def stop(self) -> None:
+        """Cancel the housekeeping, close the clients and end the loop thread."""
+        if self._thread.is_alive():
+            try:
+                self.run(self._close())
+            finally:
+                self.loop.call_soon_threadsafe(self.loop.stop)
+                self._thread.join(timeout=10)
+
+    def _serve(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_forever()
+
+    async def _open(self) -> None:
+        settings = self.settings
+        # Without MongoDB there is nothing to run: wait for it rather than die.
+        mongo = await retrying(float("inf"), lambda: init_db(settings))
         redis = Redis.from_url(settings.redis_url)
-        return Runtime(
-            settings=settings,
-            loop=loop,
-            mongo=await init_db(settings),
-            redis=redis,
+        cancels = CancelWatch(redis, settings.cancel_poll_interval_s)
+        deps = TurnDeps(
+            settings=settings, redis=redis, sender=CelerySender(self.celery),
             publisher=EventPublisher(redis, maxlen=settings.stream_maxlen,
                                      ttl_s=settings.stream_ttl_s),
-            executor=create_executor(settings),
-            guardrail=Guardrail(settings),
-            celery=celery,
-            worker_name=f"{settings.worker_host}:{os.getpid()}",
+            outbox=Outbox(settings.data_dir / "outbox"),
         )
+        self._clients = Clients(
+            settings=settings, mongo=mongo, redis=redis, executor=create_executor(settings),
+            guardrail=Guardrail(settings), deps=deps, worker_name=self.worker_name,
+            cancels=cancels,
+        )
+        self._background.append(asyncio.create_task(cancels.watch()))
 
-    return loop.run_until_complete(_init())
-
-
-def get_runtime(celery: Celery) -> Runtime:
-    """This process's runtime, built on first use (the solo pool never forks)."""
-    global _RUNTIME
-    if _RUNTIME is None or _RUNTIME.worker_name.rsplit(":", 1)[1] != str(os.getpid()):
-        _RUNTIME = build_runtime(get_settings(), celery)
-    return _RUNTIME
-
-
-def reset_runtime(celery: Celery) -> Runtime:
-    """After a fork: forget the parent's clients (never close them here) and build anew."""
-    global _RUNTIME
-    _RUNTIME = None
-    return get_runtime(celery)
-
-
-def close_runtime() -> None:
-    """Release this process's clients (worker child shutdown)."""
-    global _RUNTIME
-    rt, _RUNTIME = _RUNTIME, None
-    if rt is None:
-        return
-
-    async def _close() -> None:
-        await rt.executor.close()
-        await rt.redis.aclose()
-        await rt.mongo.close()
-
-    try:
-        rt.loop.run_until_complete(_close())
-    finally:
-        rt.loop.close()
+    async def _close(self) -> None:
+        for task in self._background:
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+        if self._clients is not None:
+            await self._clients.executor.close()
+            await self._clients.redis.aclose()
+            await self._clients.mongo.close()

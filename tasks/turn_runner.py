@@ -1,111 +1,188 @@
-"""One chat turn on the worker (DESIGN §3): claim, run claude through the executor,
-relay frames, honour cancel / idle / time limits, end exactly once, start the next turn."""
+"""One chat turn on the worker (DESIGN §3): claim, run claude through the executor, relay
+frames, honour cancel, the idle watchdog, the time limit and a warm shutdown, then end it
+through app/services/turn_lifecycle.py (the one place a turn ends)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
-from typing import Any
 
 from beanie import PydanticObjectId
 
-from app.errors import ErrorCode
+from app.errors import AppError, ErrorCode, ExecutorFailed
+from app.events import EventPublisher
 from app.logging import log_context
-from app.metrics import record_turn_end
-from app.models import ChatMessage, ChatSession, Job
-from app.protocol import (
-    AssistantChunkFrame,
-    CancelledFrame,
-    ErrorFrame,
-    ServerFrame,
-    SessionEndFrame,
-    utc_now,
-)
+from app.models import ChatSession, Job
+from app.protocol import AssistantChunkFrame, ErrorFrame, ServerFrame
+from app.retry import retrying
 from app.services.dispatch import dispatch_next
-from app.services.job_lifecycle import claim_job, finish_job, heartbeat, record_usage
-from tasks.billing import bill_turn
-from tasks.lost import await_or_declare_lost
-from tasks.orphans import forget_pid, remember_pid
-from tasks.runtime import Runtime
+from app.services.turn_lifecycle import (
+    EndKind,
+    TurnEnding,
+    await_end_or_declare_lost,
+    claim,
+    end_turn,
+    heartbeat,
+)
+from app.taskqueue import turn_time_limit_s
+from app.vocab import JobState
+from tasks.billing import bill_ending
+from tasks.runtime import Clients, WorkerRuntime
 from workers.cli_command import ClaudeCommandOptions, build_cli_command, build_cli_env
 from workers.executor.base import Execution, ExitStatus, RunSpec
-from workers.turn_frames import TurnStream
+from workers.turn_frames import StopReason, TurnStream
 
-__all__ = ["cancel_key", "run_turn"]
+__all__ = ["FrameFeed", "run_turn"]
 
 log = logging.getLogger("wx.worker.turn")
 
+_MAX_BATCH = 256  # frames per publish round trip
+_MAX_PENDING = 20_000  # frames waiting for Redis before the reader waits too
 
-def cancel_key(job_id: str) -> str:
-    return f"wx:job:{job_id}:cancel"
 
-
-async def run_turn(rt: Runtime, job_id: str) -> None:
+async def run_turn(rt: WorkerRuntime, job_id: str) -> None:
     """Run one turn; a job that is no longer `queued` never runs Claude again."""
+    clients = rt.clients
     with log_context(job_id=job_id):
-        job = await claim_job(job_id, rt.worker_name)
+        job = await claim(job_id, clients.worker_name, window_s=clients.settings.outage_window_s)
         if job is None:
-            await _unclaimable(rt, job_id)
+            await _unclaimable(clients, job_id)
             return
         with log_context(tenant_id=job.tenant_id):
             await _TurnRun(rt, job).run()
 
 
-async def _unclaimable(rt: Runtime, job_id: str) -> None:
-    job = await Job.get(PydanticObjectId(job_id))
+async def _unclaimable(clients: Clients, job_id: str) -> None:
+    deps = clients.deps
+    job = await retrying(deps.window_s, lambda: Job.get(PydanticObjectId(job_id)))
     if job is None:
         return
     log.info("job %s is %s: not running it again", job_id, job.state)
-    if job.state == "running":
-        await await_or_declare_lost(rt, job)
-    await dispatch_next(job.session_id, redis=rt.redis, celery=rt.celery, settings=rt.settings)
+    if job.state == JobState.RUNNING:
+        await await_end_or_declare_lost(deps, job)
+    await dispatch_next(job.session_id, redis=deps.redis, sender=deps.sender,
+                        settings=deps.settings)
+
+
+class FrameFeed:
+    """The turn's frames to Redis, in order, in batches, retried through an outage.
+
+    The reader never waits for Redis (unless _MAX_PENDING frames are waiting); frames are
+    numbered, so a batch sent again after a lost reply is not published twice."""
+
+    def __init__(self, publisher: EventPublisher, job_id: str, *, producer: str) -> None:
+        self._publisher = publisher
+        self._job_id = job_id
+        self.producer = producer
+        self._pending: list[ServerFrame] = []
+        self.next_index = 0  # the producer index of _pending[0]
+        self._wake = asyncio.Event()
+        self._room = asyncio.Event()
+        self._room.set()
+        self._task = asyncio.create_task(self._drain(), name=f"feed-{job_id}")
+
+    async def put(self, frames: list[ServerFrame]) -> None:
+        self._pending += frames
+        self._wake.set()
+        if len(self._pending) > _MAX_PENDING and not self._task.done():
+            self._room.clear()
+            await self._room.wait()
+
+    async def close(self) -> list[ServerFrame]:
+        """Stop sending; the frames not yet confirmed (the ending sends them)."""
+        self._task.cancel()
+        await asyncio.gather(self._task, return_exceptions=True)
+        return self._pending
+
+    async def _drain(self) -> None:
+        try:
+            while True:
+                await self._wake.wait()
+                self._wake.clear()
+                while self._pending:
+                    await self._send(self._pending[:_MAX_BATCH])
+                    if len(self._pending) <= _MAX_PENDING:
+                        self._room.set()
+        finally:
+            self._room.set()
+
+    async def _send(self, batch: list[ServerFrame]) -> None:
+        first = self.next_index
+        # While the turn runs, Redis is waited for as long as it takes: frames keep their
+        # order, and claude keeps running (up to _MAX_PENDING frames ahead).
+        await retrying(float("inf"), lambda: self._publisher.publish(
+            self._job_id, batch, producer=self.producer, first_index=first))
+        del self._pending[: len(batch)]
+        self.next_index += len(batch)
 
 
 class _TurnRun:
     """The state of one claimed turn while its claude process runs."""
 
-    def __init__(self, rt: Runtime, job: Job) -> None:
+    def __init__(self, rt: WorkerRuntime, job: Job) -> None:
         self.rt = rt
+        self.clients = rt.clients
+        self.settings = rt.clients.settings
         self.job = job
         self.job_id = str(job.id)
-        self.cancelled = False
-        self.timed_out = False
+        self.stopped: StopReason | None = None
         self.lost = False
         self._interrupting: asyncio.Task[None] | None = None
         self._started = time.monotonic()
+        self._deadline = self._started + turn_time_limit_s(self.settings, job.routed_queue
+                                                           or job.queue)
         self._first_chunk_s: float | None = None
         self._last_output = time.monotonic()
-        self._next_heartbeat = time.monotonic() + rt.settings.heartbeat_interval_s
+        self._next_heartbeat = time.monotonic() + self.settings.heartbeat_interval_s
+        self.stream = self._turn_stream()
+        self.feed = FrameFeed(self.clients.deps.publisher, self.job_id, producer="run")
 
     async def run(self) -> None:
-        session = await ChatSession.get(self.job.session_id)
-        stream = self._turn_stream()
+        """Run claude and end the turn; whatever fails, the turn ends with one terminal frame."""
+        self.clients.cancels.running.add(self.job_id)
+        status: ExitStatus | None = None
         try:
-            execution = await self.rt.executor.start(self._run_spec(session))
-        except Exception as exc:  # container won't start, image missing, no binary...
-            log.warning("job %s: executor failed: %s", self.job_id, exc)
-            frame = ErrorFrame(job_id=self.job_id, code=ErrorCode.EXECUTOR_FAILED,
-                               message=f"Claude Code could not be started: {exc}")
-            await self._end([frame], stream, session)
-            return
-        remember_pid(self.rt.settings, self.job_id, execution)
-        try:
-            status = await self._pump(execution, stream)
+            status, frames = await self._execute()
+        except Exception as exc:
+            log.exception("job %s failed on the worker", self.job_id)
+            frames = self._failure(exc)
         finally:
-            forget_pid(self.rt.settings, self.job_id)
-        frames = stream.finish(exit_code=status.exit_code, stderr=status.stderr,
-                               cancelled=self.cancelled, timed_out=self.timed_out)
-        await self._end(frames, stream, session)
+            self.clients.cancels.forget(self.job_id)
+        unsent = await self.feed.close()
+        try:
+            ending = await bill_ending(self._ending([*unsent, *frames], status), job=self.job,
+                                       stream=self.stream, window_s=self.settings.outage_window_s)
+            await end_turn(self.clients.deps, self.job, ending)
+        except Exception:
+            log.exception("job %s: its end is kept in the outbox until Redis and MongoDB "
+                          "answer", self.job_id)
+
+    async def _execute(self) -> tuple[ExitStatus | None, list[ServerFrame]]:
+        session = await retrying(self.settings.outage_window_s,
+                                 lambda: ChatSession.get(self.job.session_id))
+        spec = self._run_spec(session)
+        try:
+            execution = await self.clients.executor.start(spec)
+        except ExecutorFailed as exc:
+            log.warning("job %s: executor failed: %s", self.job_id, exc)
+            return None, self._failure(exc)
+        status = await self._pump(execution)
+        frames = self.stream.finish(exit_code=status.exit_code, stderr=status.stderr,
+                                    stopped=self.stopped)
+        return status, frames
 
     def _turn_stream(self) -> TurnStream:
-        executor, tenant = self.rt.executor, self.job.tenant_id
-        sanitizer = self.rt.guardrail.output_sanitizer(
-            path_prefixes=[executor.workdir(tenant, str(self.job.project_id))],
-            config_dirs=[executor.config_dir(tenant)],
-        )
+        executor, tenant = self.clients.executor, self.job.tenant_id
+        try:
+            sanitizer = self.clients.guardrail.output_sanitizer(
+                path_prefixes=[executor.workdir(tenant, str(self.job.project_id))],
+                config_dirs=[executor.config_dir(tenant)],
+            )
+        except AppError:  # an id no sandbox can have: _run_spec refuses it inside run()
+            sanitizer = self.clients.guardrail.output_sanitizer()
         return TurnStream(job_id=self.job_id, sanitizer=sanitizer,
-                          tool_result_max_chars=self.rt.settings.tool_result_max_chars)
+                          tool_result_max_chars=self.settings.tool_result_max_chars)
 
     def _run_spec(self, session: ChatSession | None) -> RunSpec:
         opts = ClaudeCommandOptions(
@@ -113,19 +190,19 @@ class _TurnRun:
             context=self.job.context,
             resume_session_id=session.claude_session_id if session else None,
             max_budget_usd=self.job.max_budget_usd,
-            claude_bin=self.rt.executor.claude_bin,
+            claude_bin=self.clients.executor.claude_bin,
         )
         return RunSpec(tenant_id=self.job.tenant_id, project_id=str(self.job.project_id),
-                       argv=build_cli_command(opts), env=build_cli_env(self.rt.settings),
+                       argv=build_cli_command(opts), env=build_cli_env(self.settings),
                        job_id=self.job_id)
 
-    async def _pump(self, execution: Execution, stream: TurnStream) -> ExitStatus:
-        reader = asyncio.create_task(self._read(execution, stream))
-        poll = self.rt.settings.cancel_poll_interval_s
+    async def _pump(self, execution: Execution) -> ExitStatus:
+        reader = asyncio.create_task(self._read(execution))
+        poll = self.settings.cancel_poll_interval_s
         try:
             while not reader.done():
                 await asyncio.wait({reader}, timeout=poll)
-                await self._control(execution, stream)
+                await self._control(execution)
             await reader
         except BaseException:
             reader.cancel()
@@ -135,80 +212,84 @@ class _TurnRun:
             await self._interrupting
         return await execution.wait()
 
-    async def _read(self, execution: Execution, stream: TurnStream) -> None:
+    async def _read(self, execution: Execution) -> None:
         async for line in execution.lines():
             self._last_output = time.monotonic()
-            frames = stream.feed_line(line)
+            frames = self.stream.feed_line(line)
             if self._first_chunk_s is None and any(
                     isinstance(f, AssistantChunkFrame) for f in frames):
                 self._first_chunk_s = time.monotonic() - self._started
-            if frames:  # all frames of one line in one atomic publish
-                await self.rt.publisher.publish(self.job_id, frames)
+            if frames:
+                await self.feed.put(frames)
 
-    async def _control(self, execution: Execution, stream: TurnStream) -> None:
-        """Every ~100 ms: cancel flag, idle watchdog, time limit, heartbeat."""
+    async def _control(self, execution: Execution) -> None:
+        """Every poll: cancel flag, idle watchdog, time limit, shutdown, heartbeat."""
         now = time.monotonic()
         if self._interrupting is None:
-            if await self.rt.redis.exists(cancel_key(self.job_id)):
-                self.cancelled = True
-            elif now - self._last_output > self.rt.settings.turn_idle_timeout_s:
-                log.warning("job %s: no output for %ss", self.job_id,
-                            self.rt.settings.turn_idle_timeout_s)
-                self.timed_out = True
-            elif self.job_id in self.rt.soft_timed_out:
-                self.timed_out = True
-            if self.cancelled or self.timed_out:
+            self.stopped = self._stop_reason(now)
+            if self.stopped is not None:
+                log.warning("job %s: stopping claude (%s)", self.job_id, self.stopped)
                 self._interrupting = asyncio.create_task(execution.interrupt())
         if now >= self._next_heartbeat:
-            self._next_heartbeat = now + self.rt.settings.heartbeat_interval_s
-            if not await heartbeat(self.job_id, stream.usage_summary) and not self.lost:
+            self._next_heartbeat = now + self.settings.heartbeat_interval_s
+            alive = await heartbeat(self.job_id, self.stream.usage_summary)
+            if alive is False and not self.lost:
                 # Someone ended the job (the reaper thought this worker lost): stop.
                 self.lost = True
                 if self._interrupting is None:
                     self._interrupting = asyncio.create_task(execution.interrupt())
 
-    async def _end(
-        self, frames: list[ServerFrame], stream: TurnStream, session: ChatSession | None
-    ) -> None:
-        """Persist, end the job atomically, then publish the one terminal frame."""
-        *head, terminal = frames
-        if head:
-            await self.rt.publisher.publish(self.job_id, head)
-        usage, terminal = await bill_turn(job=self.job, session=session, stream=stream,
-                                          terminal=terminal)
-        await record_usage(self.job, usage, stream.model)
-        await self._save_history(stream, session)
+    def _stop_reason(self, now: float) -> StopReason | None:
+        if self.job_id in self.clients.cancels.cancelled:
+            return StopReason.CANCEL
+        if now - self._last_output > self.settings.turn_idle_timeout_s:
+            return StopReason.IDLE
+        if now > self._deadline:
+            return StopReason.TIME_LIMIT
+        shutdown = self.rt.shutdown_deadline
+        if shutdown is not None and now > shutdown:
+            return StopReason.SHUTDOWN
+        return None
+
+    def _failure(self, exc: Exception) -> list[ServerFrame]:
+        """The frames of a turn that failed on the worker: held-back text, then the error."""
+        frames = self.stream.finish(exit_code=None, stopped=None)[:-1]
+        if isinstance(exc, ExecutorFailed):
+            code, message = ErrorCode.EXECUTOR_FAILED, f"Claude Code could not be started: {exc}"
+        elif isinstance(exc, AppError):
+            code, message = exc.code, exc.message
+        else:
+            code, message = ErrorCode.INTERNAL, "The turn failed on the worker; it was ended."
+        usage = self.stream.usage_summary
+        return [*frames, ErrorFrame(job_id=self.job_id, code=code, message=message,
+                                    usage=usage)]
+
+    def _ending(self, frames: list[ServerFrame], status: ExitStatus | None) -> TurnEnding:
+        terminal = frames[-1]
         state, code, message = _outcome(terminal)
-        ended = await finish_job(self.job_id, state=state, usage=usage,
-                                 error_code=code, error_message=message)
-        if ended is not None:
-            await self.rt.publisher.publish(self.job_id, [terminal])
-            await record_turn_end(self.rt.redis, self.job, state, usage,
-                                  duration_s=time.monotonic() - self._started,
-                                  first_chunk_s=self._first_chunk_s)
-        await self.rt.redis.delete(cancel_key(self.job_id))
-        self.rt.soft_timed_out.discard(self.job_id)
-        await dispatch_next(self.job.session_id, redis=self.rt.redis, celery=self.rt.celery,
-                            settings=self.rt.settings)
-
-    async def _save_history(self, stream: TurnStream, session: ChatSession | None) -> None:
-        if stream.assistant_text:
-            await ChatMessage(tenant_id=self.job.tenant_id, session_id=self.job.session_id,
-                              role="assistant", content=stream.assistant_text,
-                              job_id=self.job.id).insert()
-        if session is not None:
-            update: dict[str, Any] = {"last_active_at": utc_now()}
-            if stream.claude_session_id:
-                update["claude_session_id"] = stream.claude_session_id
-            await session.update({"$set": update})
+        skipped = {**self.stream.skipped_lines,
+                   "dropped": status.dropped_lines if status is not None else 0}
+        return TurnEnding(
+            job_id=self.job_id, kind=EndKind.FINISHED, state=state, frames=frames,
+            producer=self.feed.producer, first_index=self.feed.next_index,
+            usage=self.stream.usage_summary, model=self.stream.model,
+            assistant_text=self.stream.assistant_text,
+            claude_session_id=self.stream.claude_session_id,
+            error_code=code, error_message=message,
+            duration_s=time.monotonic() - self._started, first_chunk_s=self._first_chunk_s,
+            skipped_lines=skipped,
+        )
 
 
-def _outcome(frame: ServerFrame) -> tuple[Any, str | None, str | None]:
+def _outcome(frame: ServerFrame) -> tuple[JobState, str | None, str | None]:
     """(job state, error code, error message) a terminal frame stands for."""
-    if isinstance(frame, CancelledFrame):
-        return "cancelled", None, None
-    if isinstance(frame, ErrorFrame):
-        return "failed", str(frame.code), frame.message
-    if isinstance(frame, SessionEndFrame) and frame.is_error:
-        return "failed", str(ErrorCode.CLAUDE_ERROR), frame.result[:500]
-    return "succeeded", None, None
+    match frame.type:
+        case "cancelled":
+            return JobState.CANCELLED, None, None
+        case "error":
+            assert isinstance(frame, ErrorFrame)
+            return JobState.FAILED, str(frame.code), frame.message
+        case "session_end" if getattr(frame, "is_error", False):
+            return JobState.FAILED, str(ErrorCode.CLAUDE_ERROR), str(getattr(frame, "result",
+                                                                            ""))[:500]
+    return JobState.SUCCEEDED, None, None

@@ -6,15 +6,17 @@ from dataclasses import dataclass
 from typing import Final
 
 from app.errors import BadRequest
-from app.settings import Context, Settings
+from app.settings import Settings
+from app.vocab import Context
 
 __all__ = ["CONTEXT_TOOLS", "ClaudeCommandOptions", "build_cli_command", "build_cli_env"]
 
 # context -> (tools made available with --tools, permission rules for --allowedTools)
-CONTEXT_TOOLS: Final[dict[str, tuple[tuple[str, ...], tuple[str, ...]]]] = {
-    "analysis": (("Read", "Grep", "Glob"), ("Read", "Grep", "Glob")),
-    "conversion": (("Read", "Write", "Edit", "Bash"), ("Read", "Write", "Edit", "Bash(npm:*)")),
-    "review": (("Read", "Grep"), ("Read", "Grep")),
+CONTEXT_TOOLS: Final[dict[Context, tuple[tuple[str, ...], tuple[str, ...]]]] = {
+    Context.ANALYSIS: (("Read", "Grep", "Glob"), ("Read", "Grep", "Glob")),
+    Context.CONVERSION: (("Read", "Write", "Edit", "Bash"),
+                         ("Read", "Write", "Edit", "Bash(npm:*)")),
+    Context.REVIEW: (("Read", "Grep"), ("Read", "Grep")),
 }
 
 
@@ -23,7 +25,7 @@ class ClaudeCommandOptions:
     """What varies between turns; `claude_bin` is the path as the executor sees it."""
 
     prompt: str
-    context: Context = "analysis"
+    context: Context = Context.ANALYSIS
     resume_session_id: str | None = None
     max_budget_usd: float | None = None
     claude_bin: str = "claude"

@@ -18,6 +18,7 @@ Text rules, for the UI and chat history:
 from __future__ import annotations
 
 import re
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from app.errors import ErrorCode
@@ -55,6 +56,26 @@ if TYPE_CHECKING:
     from app.guardrail import OutputSanitizer, StreamSanitizer
 
 _STDERR_TAIL_CHARS = 400
+
+
+class StopReason(StrEnum):
+    """Why the runner stopped claude before it ended on its own."""
+
+    CANCEL = "cancel"  # the user's stop
+    IDLE = "idle"  # no output for turn_idle_timeout_s
+    TIME_LIMIT = "time_limit"  # the queue's time limit
+    SHUTDOWN = "shutdown"  # the worker's warm shutdown ran out of grace
+
+
+_STOPPED: dict[StopReason, tuple[ErrorCode, str]] = {
+    StopReason.IDLE: (ErrorCode.TIMEOUT, "Claude Code produced no output for too long; the "
+                                         "turn was stopped."),
+    StopReason.TIME_LIMIT: (ErrorCode.TIMEOUT, "The turn ran past its time limit and was "
+                                               "stopped."),
+    StopReason.SHUTDOWN: (ErrorCode.WORKER_SHUTDOWN, "The worker was shut down while this turn "
+                          "ran; the turn was stopped and its usage kept. Send the message "
+                          "again to continue."),
+}
 _SECRETISH = re.compile(
     r"(?i)\b(api[_-]?key|token|secret|password|authorization|bearer)\b(\s*[:=]?\s*)"
     r"(?:bearer\s+)?\S+")
@@ -123,13 +144,26 @@ class TurnStream:
             frames.append(UsageFrame(job_id=self.job_id, **self.tracker.running.model_dump()))
         return frames
 
-    def finish(self, *, exit_code: int | None, stderr: str = "", cancelled: bool = False,
-               timed_out: bool = False) -> list[ServerFrame]:
-        """Held-back text, then exactly one terminal frame, last."""
+    @property
+    def skipped_lines(self) -> dict[str, int]:
+        """Lines read but not used, by reason (for the metrics)."""
+        return {"non_json": self.stats.non_json, "unknown": self.stats.unknown,
+                "malformed": self.stats.malformed}
+
+    @property
+    def completed(self) -> bool:
+        """Claude Code reported a finished answer (its result line, without an error)."""
+        result = self.tracker.result
+        return result is not None and result.subtype == "success" and not result.is_error
+
+    def finish(self, *, exit_code: int | None, stderr: str = "",
+               stopped: StopReason | None = None) -> list[ServerFrame]:
+        """Held-back text, then exactly one terminal frame, last. A finished answer ends
+        with `session_end` even if a stop came after it."""
         frames: list[ServerFrame] = []
         for msg in self._messages.values():
             frames += self._flush(msg)
-        frames.append(self._terminal(exit_code, stderr, cancelled, timed_out))
+        frames.append(self._terminal(exit_code, stderr, None if self.completed else stopped))
         return frames
 
     # ------------------------------------------------------------ per message type
@@ -273,15 +307,14 @@ class TurnStream:
 
     # ------------------------------------------------------------ the end
 
-    def _terminal(self, exit_code: int | None, stderr: str, cancelled: bool,
-                  timed_out: bool) -> ServerFrame:
+    def _terminal(self, exit_code: int | None, stderr: str,
+                  stopped: StopReason | None) -> ServerFrame:
         usage = self.usage_summary
-        if cancelled:
+        if stopped == StopReason.CANCEL:
             return CancelledFrame(job_id=self.job_id, usage=usage)
-        if timed_out:
-            return ErrorFrame(job_id=self.job_id, code=ErrorCode.TIMEOUT, usage=usage,
-                              message="Claude Code produced no output for too long; "
-                                      "the turn was stopped.")
+        if stopped is not None:
+            code, message = _STOPPED[stopped]
+            return ErrorFrame(job_id=self.job_id, code=code, usage=usage, message=message)
         result = self.tracker.result
         if result is not None:
             return SessionEndFrame(
@@ -328,4 +361,4 @@ def flatten_tool_content(content: str | list[Any] | None) -> str:
     return "\n".join(parts)
 
 
-__all__ = ["TurnStream", "flatten_tool_content", "stderr_tail"]
+__all__ = ["StopReason", "TurnStream", "flatten_tool_content", "stderr_tail"]

@@ -15,7 +15,6 @@ from datetime import datetime
 
 from fastapi import WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
-from redis.asyncio import Redis
 
 from app.auth import Principal
 from app.errors import AppError, BadRequest, ErrorCode, NotFound
@@ -34,8 +33,9 @@ from app.protocol import (
 )
 from app.relay import Relay
 from app.services import jobs
-from app.services.turns import queue_for, submit_turn
-from app.settings import Settings
+from app.services.turn_lifecycle import TurnDeps
+from app.services.turns import submit_turn
+from app.vocab import queue_for
 
 __all__ = ["ChatSocket"]
 
@@ -46,12 +46,13 @@ class ChatSocket:
     """The state of one accepted chat socket: its session, its jobs, its followers."""
 
     def __init__(
-        self, websocket: WebSocket, *, settings: Settings, redis: Redis, relay: Relay,
-        principal: Principal, project_id: str,
+        self, websocket: WebSocket, *, turns: TurnDeps, relay: Relay, principal: Principal,
+        project_id: str,
     ) -> None:
         self._ws = websocket
-        self._settings = settings
-        self._redis = redis
+        self._turns = turns
+        self._settings = turns.settings
+        self._redis = turns.redis
         self._relay = relay
         self._principal = principal
         self._project_id = project_id
@@ -111,7 +112,7 @@ class ChatSocket:
         with log_context(tenant_id=tenant):
             try:
                 turn = await submit_turn(
-                    settings=self._settings, redis=self._redis, tenant_id=tenant,
+                    self._turns, tenant_id=tenant,
                     subject=self._principal.sub, project_id=self._project_id,
                     content=frame.content, context=frame.context,
                     session_id=frame.session_id or self._session_id,
@@ -131,8 +132,7 @@ class ChatSocket:
             if job is None:
                 raise BadRequest("No turn of this socket is running")
             job_id = str(job.id)
-        await jobs.cancel_job(settings=self._settings, redis=self._redis, tenant_id=tenant,
-                              job_id=job_id)
+        await jobs.cancel_job(self._turns, tenant_id=tenant, job_id=job_id)
 
     async def _on_resume(self, frame: ResumeFrame) -> None:
         job = await jobs.get_job(tenant_id=self._principal.tenant_id, job_id=frame.job_id)

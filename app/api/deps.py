@@ -1,4 +1,4 @@
-"""Dependencies as `Annotated` aliases: SettingsDep, RedisDep, RelayDep, TenantDep."""
+"""Dependencies as `Annotated` aliases: SettingsDep, RedisDep, RelayDep, TurnsDep, TenantDep."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ from app.auth import Principal, verify_token
 from app.errors import Unauthorized
 from app.logging import tenant_id_var
 from app.relay import Relay
+from app.services.turn_lifecycle import TurnDeps
 from app.settings import Settings
 
-__all__ = ["PrincipalDep", "RedisDep", "RelayDep", "SettingsDep", "TenantDep"]
+__all__ = ["PrincipalDep", "RedisDep", "RelayDep", "SettingsDep", "TenantDep", "TurnsDep"]
 
 _bearer = HTTPBearer(auto_error=False, description="JWT from `wxrunner token --tenant T`")
 
@@ -34,7 +35,13 @@ def _relay(request: Request) -> Relay:
     return relay
 
 
+def _turns(request: Request) -> TurnDeps:
+    turns: TurnDeps = request.app.state.turns
+    return turns
+
+
 SettingsDep = Annotated[Settings, Depends(_settings)]
+TurnsDep = Annotated[TurnDeps, Depends(_turns)]
 RedisDep = Annotated[Redis, Depends(_redis)]
 RelayDep = Annotated[Relay, Depends(_relay)]
 

@@ -9,10 +9,11 @@ from pydantic import BaseModel, Field
 
 from app.errors import ErrorCode
 from app.models import ChatMessage, ChatSession, Job, Project
-from app.protocol import ContextName, JobState, UsageSummary
+from app.protocol import UsageSummary
 from app.services.limit_outlook import LimitWarning, MonthOutlook
 from app.services.limits import LimitValues, TenantUse
 from app.services.usage import UsageReport, UsageRow, UsageTable
+from app.vocab import Context, JobState
 
 __all__ = [
     "ChatAccepted",
@@ -61,7 +62,7 @@ class ChatCreate(BaseModel):
     """A user message (the WebSocket `message` frame without `type`)."""
 
     content: str = Field(min_length=1, max_length=100_000)
-    context: ContextName = "analysis"
+    context: Context = Context.ANALYSIS
     session_id: str | None = None
 
 
@@ -76,7 +77,7 @@ class JobPublic(BaseModel):
     id: str
     project_id: str
     session_id: str
-    context: ContextName
+    context: Context
     queue: str
     state: JobState
     error_code: str | None
@@ -100,7 +101,7 @@ class JobPublic(BaseModel):
 class SessionPublic(BaseModel):
     id: str
     project_id: str
-    context: ContextName
+    context: Context
     title: str
     created_at: datetime
     last_active_at: datetime

@@ -5,7 +5,8 @@ from beanie import Document, PydanticObjectId
 from pydantic import Field
 from pymongo import ASCENDING, DESCENDING, IndexModel
 
-from app.protocol import ContextName, utc_now
+from app.protocol import utc_now
+from app.vocab import Context
 
 
 class ChatSession(Document):
@@ -13,7 +14,7 @@ class ChatSession(Document):
 
     tenant_id: str
     project_id: PydanticObjectId
-    context: ContextName = "analysis"
+    context: Context = Context.ANALYSIS
     claude_session_id: str | None = None
     title: str = ""
     created_at: datetime = Field(default_factory=utc_now)

@@ -1,14 +1,11 @@
 from datetime import datetime
-from typing import Literal
 
 from beanie import Document, PydanticObjectId
 from pydantic import Field
 from pymongo import ASCENDING, IndexModel
 
-from app.protocol import ContextName, JobState, UsageSummary, utc_now
-
-QueueName = Literal["chat", "conversions"]
-TERMINAL_JOB_STATES: frozenset[str] = frozenset({"succeeded", "failed", "cancelled"})
+from app.protocol import UsageSummary, utc_now
+from app.vocab import TERMINAL_STATES, Context, JobState, QueueName
 
 
 class Job(Document):
@@ -17,10 +14,10 @@ class Job(Document):
     tenant_id: str
     project_id: PydanticObjectId
     session_id: PydanticObjectId
-    context: ContextName
+    context: Context
     queue: QueueName
     prompt: str
-    state: JobState = "queued"
+    state: JobState = JobState.QUEUED
     error_code: str | None = None
     error_message: str | None = None
     usage: UsageSummary | None = None
@@ -30,11 +27,15 @@ class Job(Document):
     # The tenant's monthly budget left when queued; the worker passes it as --max-budget-usd.
     max_budget_usd: float | None = None
     created_at: datetime = Field(default_factory=utc_now)
-    dispatched_at: datetime | None = None  # task sent to Celery (app/services/dispatch.py)
-    # The Celery queue the task went to: `queue`, or `<queue>.<host>` (tenant affinity).
+    # Dispatch (app/services/dispatch.py): chosen as the session's next turn, then sent to
+    # Celery on `routed_queue` (`queue`, or `<queue>.<host>` by tenant affinity).
+    dispatched_at: datetime | None = None
+    sent_at: datetime | None = None
     routed_queue: str | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    # Written by the transition that ended the job: who ended it (see turn_lifecycle).
+    end_token: str | None = None
 
     class Settings:
         name = "jobs"
@@ -46,4 +47,4 @@ class Job(Document):
 
     @property
     def is_terminal(self) -> bool:
-        return self.state in TERMINAL_JOB_STATES
+        return self.state in TERMINAL_STATES

@@ -1,11 +1,15 @@
 """Start a session's turns one at a time, in order (DESIGN §3).
 
-Under a Redis lock per session: if a turn of the session is running or already sent
-to Celery, do nothing (it dispatches the next one when it ends); else send the oldest
-queued turn. The API calls this after queuing a job; the worker (and the reaper) call
-it after a job ends. Since both sides take the lock and the worker ends its job
-before it dispatches, a turn queued while another ends is never forgotten: whichever
-of the two runs second sees the other's write.
+Under a Redis lock per session: if a turn of the session is running or already chosen
+(`dispatched_at`), do nothing (it dispatches the next one when it ends); else mark the
+oldest queued turn dispatched and send it to the task queue. The API calls this after
+queuing a job; whoever ends a turn calls it after. Since both take the lock and a turn's
+end is written before its dispatch, a turn queued while another ends is never forgotten.
+
+Sending can fail (the broker away, a process dying in between): `sweep_unsent` finds the
+turns that were never sent, or whose session nobody dispatched, and dispatches them again;
+the compare-and-set on `dispatched_at` under the lock means exactly one send wins, and a
+duplicate delivery is harmless (the claim is atomic).
 
 A turn goes to the queue of the host that holds its tenant's container (see
 app/services/hosts.py); `redispatch_from_dead_hosts` sends again the turns that sat,
@@ -13,111 +17,119 @@ unclaimed, on the queue of a host that is gone."""
 
 from __future__ import annotations
 
-import asyncio
-from typing import TYPE_CHECKING
+import logging
+from datetime import timedelta
 
 from beanie import PydanticObjectId
 from redis.asyncio import Redis
 
+from app.keys import dispatch_lock
 from app.models import Job
 from app.protocol import utc_now
 from app.services.hosts import alive_hosts, route_queue, split_host_queue
-from app.services.job_lifecycle import next_queued_job
-from app.settings import Settings, get_settings
+from app.services.ports import TaskSender
+from app.settings import Settings
+from app.vocab import JobState
 
-if TYPE_CHECKING:
-    from celery import Celery
+__all__ = ["dispatch_next", "redispatch_from_dead_hosts", "sweep_unsent"]
 
-__all__ = ["dispatch_job", "dispatch_next", "redispatch_from_dead_hosts"]
+log = logging.getLogger("wx.dispatch")
 
 _LOCK_TIMEOUT_S = 15.0
 
 
-async def dispatch_job(
-    job: Job,
-    *,
-    redis: Redis | None = None,
-    celery: Celery | None = None,
-    settings: Settings | None = None,
-) -> str | None:
-    """After `job` was queued: start it now if its session is idle. Returns the job id sent."""
-    return await dispatch_next(job.session_id, redis=redis, celery=celery, settings=settings)
-
-
 async def dispatch_next(
-    session_id: PydanticObjectId,
-    *,
-    redis: Redis | None = None,
-    celery: Celery | None = None,
-    settings: Settings | None = None,
+    session_id: PydanticObjectId, *, redis: Redis, sender: TaskSender, settings: Settings
 ) -> str | None:
-    """Send the oldest queued turn of the session unless one is running or sent."""
-    settings = settings or get_settings()
-    own_redis = redis is None
-    client = redis or Redis.from_url(settings.redis_url)
+    """Send the oldest queued turn of the session unless one is running or chosen; the job
+    id sent. A failed send is logged and left to `sweep_unsent`."""
+    lock = redis.lock(dispatch_lock(str(session_id)), timeout=_LOCK_TIMEOUT_S,
+                      blocking_timeout=_LOCK_TIMEOUT_S)
+    async with lock:
+        job = await _choose_next(session_id)
+    if job is None:
+        return None
     try:
-        lock = client.lock(f"wx:session:{session_id}:dispatch", timeout=_LOCK_TIMEOUT_S,
-                           blocking_timeout=_LOCK_TIMEOUT_S)
-        async with lock:
-            job = await _claim_next(session_id)
-        if job is None:
-            return None
-        try:
-            await _send(job, client, celery or _default_celery(settings), settings)
-        except BaseException:
-            # Not sent: unmark it, so the next dispatch of the session sends it.
-            await Job.get_pymongo_collection().update_one(
-                {"_id": job.id, "state": "queued"},
-                {"$set": {"dispatched_at": None, "routed_queue": None}})
-            raise
-        return str(job.id)
-    finally:
-        if own_redis:
-            await client.aclose()
+        await _send(job, redis, sender)
+    except Exception as exc:
+        log.warning("job %s: not sent (%s); the sweep sends it again", job.id, exc)
+        await _unchoose(job)
+        return None
+    return str(job.id)
 
 
-async def _claim_next(session_id: PydanticObjectId) -> Job | None:
+async def _choose_next(session_id: PydanticObjectId) -> Job | None:
     busy = await Job.find_one({
         "session_id": session_id,
-        "$or": [{"state": "running"}, {"state": "queued", "dispatched_at": {"$ne": None}}],
+        "$or": [{"state": JobState.RUNNING},
+                {"state": JobState.QUEUED, "dispatched_at": {"$ne": None}}],
     })
     if busy is not None:
         return None
-    job = await next_queued_job(session_id)
-    if job is None:
+    candidates = await Job.find(
+        {"session_id": session_id, "state": JobState.QUEUED, "cancel_requested": {"$ne": True}}
+    ).sort("+created_at", "+_id").limit(1).to_list()
+    if not candidates:
         return None
-    result = await Job.get_pymongo_collection().update_one(
-        {"_id": job.id, "state": "queued", "dispatched_at": None},
-        {"$set": {"dispatched_at": utc_now()}},
+    job = candidates[0]
+    chosen = await Job.get_pymongo_collection().update_one(
+        {"_id": job.id, "state": JobState.QUEUED, "dispatched_at": None},
+        {"$set": {"dispatched_at": utc_now(), "sent_at": None}},
     )
-    return job if result.modified_count else None
+    return job if chosen.modified_count else None
 
 
-async def _send(job: Job, redis: Redis, celery: Celery, settings: Settings) -> None:
+async def _send(job: Job, redis: Redis, sender: TaskSender) -> None:
     # Sent outside the lock: marking the job dispatched under the lock is what
     # serialises the session; the broker round trip need not hold it.
-    from tasks.celery_app import CHAT_TURN_TASK, time_limits
-
     routed = await route_queue(redis, job.queue, job.tenant_id)
-    await Job.get_pymongo_collection().update_one(
-        {"_id": job.id}, {"$set": {"routed_queue": routed}})
-    soft, hard = time_limits(settings, job.queue)
-    await asyncio.to_thread(
-        celery.send_task, CHAT_TURN_TASK, args=[str(job.id)], queue=routed,
-        soft_time_limit=soft, time_limit=hard,
-    )
+    collection = Job.get_pymongo_collection()
+    await collection.update_one({"_id": job.id}, {"$set": {"routed_queue": routed}})
+    await sender.send_turn(str(job.id), routed)
+    await collection.update_one({"_id": job.id, "state": JobState.QUEUED},
+                                {"$set": {"sent_at": utc_now()}})
+
+
+async def _unchoose(job: Job) -> None:
+    try:
+        await Job.get_pymongo_collection().update_one(
+            {"_id": job.id, "state": JobState.QUEUED, "sent_at": None},
+            {"$set": {"dispatched_at": None, "routed_queue": None}})
+    except Exception as exc:  # the sweep resets it after send_grace_s
+        log.warning("job %s: cannot unmark it (%s)", job.id, exc)
+
+
+async def sweep_unsent(*, redis: Redis, sender: TaskSender, settings: Settings) -> list[str]:
+    """Dispatch again the turns that were chosen but never sent (older than send_grace_s),
+    and the queued turns of sessions nobody dispatched; the job ids sent."""
+    now = utc_now()
+    grace = timedelta(seconds=settings.send_grace_s)
+    collection = Job.get_pymongo_collection()
+    await collection.update_many(
+        {"state": JobState.QUEUED, "sent_at": None, "dispatched_at": {"$lt": now - grace}},
+        {"$set": {"dispatched_at": None, "routed_queue": None}})
+    waiting = await Job.find(
+        {"state": JobState.QUEUED, "dispatched_at": None, "cancel_requested": {"$ne": True},
+         "created_at": {"$lt": now - grace}}).to_list()
+    sent = []
+    for session_id in dict.fromkeys(job.session_id for job in waiting):
+        job_id = await dispatch_next(session_id, redis=redis, sender=sender, settings=settings)
+        if job_id is not None:
+            sent.append(job_id)
+    if sent:
+        log.warning("sent again turns that had not been sent: %s", sent)
+    return sent
 
 
 async def redispatch_from_dead_hosts(
-    *, redis: Redis, celery: Celery | None = None, settings: Settings | None = None
+    *, redis: Redis, sender: TaskSender, settings: Settings
 ) -> list[str]:
     """Send again the queued turns routed to a host that is gone; their job ids.
 
     Their messages stay on the dead host's queue; if it comes back and delivers one,
     the claim fails (the job is running or over) and nothing runs twice."""
-    settings = settings or get_settings()
     serving = {(q, h.host) for h in await alive_hosts(redis) for q in h.queues}
-    stranded = await Job.find({"state": "queued", "dispatched_at": {"$ne": None},
+    stranded = await Job.find({"state": JobState.QUEUED, "dispatched_at": {"$ne": None},
                                "routed_queue": {"$ne": None}}).to_list()
     resent = []
     for job in stranded:
@@ -125,20 +137,9 @@ async def redispatch_from_dead_hosts(
         if host is None or (queue, host) in serving:
             continue
         result = await Job.get_pymongo_collection().update_one(
-            {"_id": job.id, "state": "queued", "routed_queue": job.routed_queue},
+            {"_id": job.id, "state": JobState.QUEUED, "routed_queue": job.routed_queue},
             {"$set": {"dispatched_at": None, "routed_queue": None}})
         if result.modified_count and await dispatch_next(
-                job.session_id, redis=redis, celery=celery, settings=settings):
+                job.session_id, redis=redis, sender=sender, settings=settings):
             resent.append(str(job.id))
     return resent
-
-
-_CELERY_APPS: dict[str, Celery] = {}
-
-
-def _default_celery(settings: Settings) -> Celery:
-    from tasks.celery_app import make_celery
-
-    if settings.redis_url not in _CELERY_APPS:
-        _CELERY_APPS[settings.redis_url] = make_celery(settings)
-    return _CELERY_APPS[settings.redis_url]

@@ -18,6 +18,8 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from app.keys import HOST_PREFIX, HOSTS, affinity_key, host_key, host_tenants_key
+
 __all__ = [
     "HostInfo",
     "alive_hosts",
@@ -29,10 +31,6 @@ __all__ = [
     "split_host_queue",
 ]
 
-_HOST_PREFIX = "wx:host:"
-_HOSTS = "wx:hosts"  # names ever registered; alive = its wx:host:<name> has not expired
-_TENANTS_PREFIX = "wx:host-tenants:"
-_AFFINITY_PREFIX = "wx:affinity:"
 _TTL_PERIODS = 3
 _CAS_ATTEMPTS = 3
 
@@ -95,21 +93,21 @@ async def register_host(
     }
     mapping.update({f"q:{q}": f"{now:.3f}" for q in queues})
     async with redis.pipeline(transaction=True) as pipe:
-        pipe.hset(_HOST_PREFIX + host, mapping=mapping)
-        pipe.pexpire(_HOST_PREFIX + host, max(1, int(ttl * 1000)))
-        pipe.sadd(_HOSTS, host)
+        pipe.hset(host_key(host), mapping=mapping)
+        pipe.pexpire(host_key(host), max(1, int(ttl * 1000)))
+        pipe.sadd(HOSTS, host)
         await pipe.execute()
 
 
 async def alive_hosts(redis: Redis) -> list[HostInfo]:
     """Every host whose registry entry has not expired, sorted by name."""
-    names = sorted(_text(n) for n in await redis.smembers(_HOSTS))
+    names = sorted(_text(n) for n in await redis.smembers(HOSTS))
     async with redis.pipeline(transaction=False) as pipe:
         for name in names:
-            pipe.hgetall(_HOST_PREFIX + name)
+            pipe.hgetall(host_key(name))
         entries = await pipe.execute()
     now = await _server_time(redis)
-    return [_parse(_HOST_PREFIX + name, raw, now)
+    return [_parse(host_key(name), raw, now)
             for name, raw in zip(names, entries, strict=True) if raw]
 
 
@@ -131,7 +129,7 @@ def _parse(key: bytes | str, raw: Mapping[bytes | str, bytes | str], now: float)
     queues = frozenset(k[2:] for k, v in fields.items()
                        if k.startswith("q:") and now - float(v) <= ttl)
     return HostInfo(
-        host=fields.get("host") or name.removeprefix(_HOST_PREFIX),
+        host=fields.get("host") or name.removeprefix(HOST_PREFIX),
         executor=fields.get("executor", "local"),
         docker=fields.get("docker") == "1",
         containers=int(fields.get("containers", "0") or 0),
@@ -150,7 +148,7 @@ def choose_host(candidates: Sequence[HostInfo], tenants: Mapping[str, int]) -> s
 
 async def get_affinity(redis: Redis, tenant_id: str) -> str | None:
     """The host that holds the tenant's container, if any was chosen."""
-    raw = await redis.get(_AFFINITY_PREFIX + tenant_id)
+    raw = await redis.get(affinity_key(tenant_id))
     return raw.decode() if isinstance(raw, bytes) else raw
 
 
@@ -163,7 +161,7 @@ async def route_queue(redis: Redis, queue: str, tenant_id: str) -> str:
         current = await get_affinity(redis, tenant_id)
         if current is not None and any(h.host == current for h in candidates):
             return host_queue(queue, current)
-        counts = {h.host: int(await redis.scard(_TENANTS_PREFIX + h.host)) for h in candidates}
+        counts = {h.host: int(await redis.scard(host_tenants_key(h.host))) for h in candidates}
         chosen = choose_host(candidates, counts)
         assert chosen is not None
         now_set = await _move_affinity(redis, tenant_id, current, chosen)
@@ -174,9 +172,9 @@ async def route_queue(redis: Redis, queue: str, tenant_id: str) -> str:
 
 
 async def _move_affinity(redis: Redis, tenant_id: str, expected: str | None, new: str) -> str:
-    old_set = _TENANTS_PREFIX + expected if expected else _TENANTS_PREFIX
+    old_set = host_tenants_key(expected or "")
     result = await redis.eval(
-        _MOVE_AFFINITY, 3, _AFFINITY_PREFIX + tenant_id, old_set, _TENANTS_PREFIX + new,
+        _MOVE_AFFINITY, 3, affinity_key(tenant_id), old_set, host_tenants_key(new),
         expected or "", new, tenant_id,
     )
     return result.decode() if isinstance(result, bytes) else str(result)

@@ -11,9 +11,10 @@ from pydantic import BaseModel
 
 from app.errors import LimitExceeded
 from app.models import Job, TenantLimits, TokenUsageLog
-from app.protocol import UsageSummary
+from app.protocol import TOKEN_FIELDS, UsageSummary
 from app.services.billing import bill_unbilled
 from app.settings import Settings
+from app.vocab import ACTIVE_STATES, JobState
 
 __all__ = [
     "LimitValues",
@@ -26,8 +27,6 @@ __all__ = [
     "seconds_until_next_day",
     "seconds_until_next_month",
 ]
-
-_ACTIVE = ["queued", "running"]
 
 
 class LimitValues(BaseModel):
@@ -139,12 +138,13 @@ async def current_use(*, tenant_id: str, now: datetime) -> TenantUse:
     usage checkpointed on running jobs (not yet logged)."""
     active = await _active_jobs(tenant_id)
     use = TenantUse(
-        running_turns=sum(1 for j in active if j["state"] == "running"),
-        queued_turns=sum(1 for j in active if j["state"] == "queued"),
+        running_turns=sum(1 for j in active if j["state"] == JobState.RUNNING),
+        queued_turns=sum(1 for j in active if j["state"] == JobState.QUEUED),
         active_session_ids=sorted({str(j["session_id"]) for j in active}),
     )
     logged = await _logged_totals(tenant_id, since=month_start(now), day=day_start(now))
-    running = [_running_usage(j.get("usage")) for j in active if j["state"] == "running"]
+    running = [_running_usage(j.get("usage")) for j in active
+               if j["state"] == JobState.RUNNING]
     use.tokens_today = int(logged["tokens_today"]) + sum(u.total_tokens for u in running)
     use.cost_this_month_usd = logged["cost_month"] + sum(u.total_cost_usd for u in running)
     return use
@@ -160,15 +160,14 @@ def _running_usage(checkpoint: dict[str, Any] | None) -> UsageSummary:
 
 async def _active_jobs(tenant_id: str) -> list[dict[str, Any]]:
     cursor = Job.get_pymongo_collection().find(
-        {"tenant_id": tenant_id, "state": {"$in": _ACTIVE}},
+        {"tenant_id": tenant_id, "state": {"$in": list(ACTIVE_STATES)}},
         {"state": 1, "session_id": 1, "usage": 1},
     )
     return await cursor.to_list(10_000)
 
 
 async def _logged_totals(tenant_id: str, *, since: datetime, day: datetime) -> dict[str, float]:
-    tokens = {"$add": ["$input_tokens", "$output_tokens", "$cache_creation_tokens",
-                       "$cache_read_tokens"]}
+    tokens = {"$add": [f"${name}" for name in TOKEN_FIELDS]}
     pipeline: list[dict[str, Any]] = [
         {"$match": {"tenant_id": tenant_id, "created_at": {"$gte": since}}},
         {"$group": {

@@ -6,23 +6,20 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from redis.asyncio import Redis
-
 from app.errors import InputBlocked, NotFound
-from app.events import EventPublisher
 from app.guardrail import Guardrail
+from app.keys import submit_lock
 from app.models import ChatMessage, ChatSession, Job, SecurityEvent
-from app.models.job import QueueName
-from app.protocol import ContextName, JobQueuedFrame, utc_now
-from app.services.dispatch import dispatch_job
+from app.protocol import JobQueuedFrame, utc_now
+from app.services.dispatch import dispatch_next
 from app.services.ids import parse_id
 from app.services.limits import check_limits, current_use, effective_limits
 from app.services.projects import get_project
+from app.services.turn_lifecycle import TurnDeps
 from app.settings import Settings
+from app.vocab import ACTIVE_STATES, Context, queue_for
 
-__all__ = ["SubmittedTurn", "queue_for", "submit_turn"]
-
-_ACTIVE = ["queued", "running"]
+__all__ = ["SubmittedTurn", "submit_turn"]
 
 
 @dataclass(frozen=True)
@@ -32,29 +29,24 @@ class SubmittedTurn:
     position: int
 
 
-def queue_for(context: ContextName) -> QueueName:
-    """Conversions run on their own queue (long turns must not block chat)."""
-    return "conversions" if context == "conversion" else "chat"
-
-
 async def submit_turn(
+    deps: TurnDeps,
     *,
-    settings: Settings,
-    redis: Redis,
     tenant_id: str,
     subject: str,
     project_id: str,
     content: str,
-    context: ContextName,
+    context: Context,
     session_id: str | None,
 ) -> SubmittedTurn:
     """Validate, admit and queue one turn; raises InputBlocked, LimitExceeded, NotFound."""
+    settings, redis = deps.settings, deps.redis
     project = await get_project(tenant_id=tenant_id, project_id=project_id)
     await _validate_input(
         settings, tenant_id=tenant_id, subject=subject, project_id=project_id, content=content
     )
     # One submission per tenant at a time, so two racing turns cannot both pass the limits.
-    async with redis.lock(f"wx:tenant:{tenant_id}:submit", timeout=30, blocking_timeout=30):
+    async with redis.lock(submit_lock(tenant_id), timeout=30, blocking_timeout=30):
         session = await _find_session(tenant_id=tenant_id, project_id=project_id,
                                       session_id=session_id)
         now = utc_now()
@@ -70,7 +62,7 @@ async def submit_turn(
                 tenant_id=tenant_id, project_id=project.id, context=context, title=content[:80]
             ).insert()
         position = await Job.find(
-            {"session_id": session.id, "state": {"$in": _ACTIVE}}
+            {"session_id": session.id, "state": {"$in": list(ACTIVE_STATES)}}
         ).count()
         job = await Job(
             tenant_id=tenant_id,
@@ -85,12 +77,11 @@ async def submit_turn(
         tenant_id=tenant_id, session_id=session.id, role="user", content=content, job_id=job.id
     ).insert()
     await session.set({"last_active_at": now})
-    publisher = EventPublisher(redis, maxlen=settings.stream_maxlen, ttl_s=settings.stream_ttl_s)
-    await publisher.publish(
+    await deps.publisher.publish(
         str(job.id), [JobQueuedFrame(job_id=str(job.id), session_id=str(session.id),
                                      position=position)]
     )
-    await dispatch_job(job, redis=redis, settings=settings)
+    await dispatch_next(job.session_id, redis=redis, sender=deps.sender, settings=settings)
     return SubmittedTurn(job=job, session=session, position=position)
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from app.models import TokenUsageLog
-from app.protocol import utc_now
+from app.protocol import TOKEN_FIELDS, utc_now
 from app.services.grouping import Grouping
 from app.services.projects import get_project
 from app.services.usage_blocks import HourSums, fold_blocks, projected
@@ -29,7 +29,6 @@ __all__ = [
     "usage_table",
 ]
 
-TOKEN_FIELDS = ("input_tokens", "output_tokens", "cache_creation_tokens", "cache_read_tokens")
 _COSTS = ("cost_usd", "claude_cost_usd", "priced_cost_usd")
 
 

@@ -124,6 +124,46 @@ def test_an_api_error_shows_a_claude_error(page: Any, stack: Stack) -> None:
     stack.shot(page, "1-claude-error")
 
 
+def _session_in_url(page: Any) -> str:
+    page.wait_for_url(re.compile(r"[?&]session="))
+    return str(page.url.split("session=")[1].split("&")[0])
+
+
+def test_new_and_past_sessions_share_one_socket(page: Any, stack: Stack) -> None:
+    sockets: list[str] = []
+    page.on("websocket", lambda ws: sockets.append(ws.url))
+    project = stack.project()
+    _open_chat(page, stack, project)
+    _send(page, "First session #sim:text")
+    _wait_status(_turn(page, 0), "done")
+    first = _session_in_url(page)
+
+    page.click('[data-testid="new-session"]')
+    page.wait_for_function("() => !location.search.includes('session=')")
+    assert page.locator('[data-testid="turn"]').count() == 0
+    _send(page, "Second session #sim:text")
+    _wait_status(_turn(page, 0), "done")
+    second = _session_in_url(page)
+    assert second != first
+    stack.shot(page, "1-second-session")
+
+    page.click(f'[data-session-id="{first}"]')
+    _turn(page, 0).locator('[data-testid="user-message"]', has_text="First session").wait_for()
+    assert page.locator('[data-testid="turn"]').count() == 1
+    _send(page, "Back in the first #sim:text")
+    _wait_status(_turn(page, 1), "done")
+    assert _session_in_url(page) == first
+    stack.shot(page, "2-first-continued")
+
+    def roles(session_id: str) -> list[str]:
+        messages = stack.http.get(f"/api/sessions/{session_id}/messages").json()
+        return [m["role"] for m in messages]
+
+    assert roles(first) == ["user", "assistant", "user", "assistant"]
+    assert roles(second) == ["user", "assistant"]
+    assert len(sockets) == 1, sockets
+
+
 def _assert_full_answer_once(page: Any, stack: Stack, turn: Any) -> None:
     """Every paragraph of the slow answer shown once, equal to the stored message."""
     shown = turn.locator('[data-testid="assistant-text"]').inner_text()

@@ -94,7 +94,7 @@ def start_worker(backend: Backend, artifacts_dir: Path) -> Iterator[Callable[...
     started: list[Worker] = []
 
     def start(
-        queues: str = "chat,conversions", *, executor: str = "docker", concurrency: int = 2,
+        queues: str = "chat,conversions", *, executor: str = "docker", concurrency: int = 8,
         wait: bool = True, **overrides: Any,
     ) -> Worker:
         name = f"w{uuid.uuid4().hex[:6]}"

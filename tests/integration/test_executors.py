@@ -10,17 +10,19 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
+from bson import ObjectId
 from pydantic import SecretStr
 
 from app.errors import BadRequest
 from app.settings import Settings
 from workers.cli_command import ClaudeCommandOptions, build_cli_command, build_cli_env
-from workers.executor.base import Execution, Executor, ExitStatus, RunSpec
+from workers.executor.base import Execution, Executor, ExitStatus, LiveJobs, RunSpec
 from workers.executor.local import LocalExecution
 from workers.stream_parser import ResultMessage, SystemInit, parse_line
 from workers.tenant_image import build_tenant_image
@@ -142,6 +144,17 @@ def harness(request: pytest.FixtureRequest, base_settings: Settings) -> Harness:
     request.getfixturevalue("offline_image")
     request.getfixturevalue("_docker_cleanup")
     return Harness("docker", base_settings, _executor("docker", base_settings, client), client)
+
+
+def old_job_id() -> str:
+    """A job id (an ObjectId) created an hour ago, so no live snapshot spares it by age."""
+    created = int(time.time()) - 3600
+    return str(ObjectId(created.to_bytes(4, "big") + os.urandom(8)))
+
+
+def snapshot(live: list[str], *, taken_in: float) -> LiveJobs:
+    """A live-jobs snapshot taken `taken_in` seconds from now (negative: in the past)."""
+    return LiveJobs(live, since=datetime.now(UTC) + timedelta(seconds=taken_in))
 
 
 @pytest.fixture
@@ -501,12 +514,12 @@ async def test_docker_stop_idle_containers(docker_harness: Harness, project: str
     tenant = f"{TENANT}i"
     name = f"wx-tenant-{tenant}"
     execution = await ex.start(RunSpec(tenant, project, ["sh", "-c", "echo go; sleep 2"]))
-    assert name not in await ex.stop_idle_containers(3600)
+    assert name not in await ex.stop_idle(3600)
     # (the session's other idle containers may be stopped here: they restart on demand)
-    assert name not in await ex.stop_idle_containers(0), "stopped a container with a run"
+    assert name not in await ex.stop_idle(0), "stopped a container with a run"
     await _collect(execution)
-    assert name not in await ex.stop_idle_containers(3600)
-    assert name in await ex.stop_idle_containers(0)
+    assert name not in await ex.stop_idle(3600)
+    assert name in await ex.stop_idle(0)
     container = docker_harness.container(tenant)
     assert container.status == "exited"
     run = await _collect(await ex.start(RunSpec(tenant, project, ["echo", "again"])))
@@ -518,17 +531,17 @@ async def test_docker_reap_orphans(docker_harness: Harness, project: str) -> Non
 
     ex = docker_harness.executor
     assert isinstance(ex, DockerExecutor)
-    live, orphan = uuid.uuid4().hex, uuid.uuid4().hex
+    live, orphan = old_job_id(), old_job_id()
     script = "echo up; while :; do sleep 0.1; done"
     live_run = await ex.start(RunSpec(TENANT, project, ["sh", "-c", script], job_id=live))
     orphan_run = await ex.start(RunSpec(TENANT, project, ["sh", "-c", script], job_id=orphan))
     await asyncio.sleep(0.5)
-    reaped = await ex.reap_orphans([live])
+    reaped = await ex.reap_orphans(snapshot([live], taken_in=10))
     assert reaped == [orphan]
     orphan_status = await asyncio.wait_for(orphan_run.wait(), 10)
     assert orphan_status.exit_code != 0
     assert orphan not in docker_harness.container_sh("ls /tmp/wx-run")
-    assert await ex.reap_orphans([live]) == []
+    assert await ex.reap_orphans(snapshot([live], taken_in=10)) == []
     await live_run.interrupt()
     assert (await live_run.wait()).exit_code is not None
 
@@ -542,12 +555,12 @@ async def test_docker_reap_orphans_spares_runs_started_after_the_snapshot(
 
     ex = docker_harness.executor
     assert isinstance(ex, DockerExecutor)
-    snapshot_at = time.time() - 10  # the live-jobs snapshot was read before this run began
-    job = uuid.uuid4().hex
+    job = old_job_id()
     run = await ex.start(RunSpec(TENANT, project, ["sh", "-c", "echo up; sleep 30"], job_id=job))
     await asyncio.sleep(0.5)
-    assert await ex.reap_orphans([], started_before=snapshot_at) == []
-    assert await ex.reap_orphans([], started_before=time.time() + 5) == [job]
+    # the live-jobs snapshot was read before this run began
+    assert await ex.reap_orphans(snapshot([], taken_in=-10)) == []
+    assert await ex.reap_orphans(snapshot([], taken_in=10)) == [job]
     assert (await asyncio.wait_for(run.wait(), 10)).exit_code != 0
 
 

@@ -11,7 +11,7 @@ import pytest
 from redis.asyncio import Redis
 
 from app.models import ChatSession, Job, TokenUsageLog
-from tasks.celery_app import CHAT_TURN_TASK, make_celery
+from app.taskqueue import CHAT_TURN_TASK, make_celery
 from tests.helpers import wait_until
 from tests.integration.conftest import Backend, Worker
 from tests.integration.turn_helpers import (

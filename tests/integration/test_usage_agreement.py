@@ -1,4 +1,4 @@
-"""Property: over random sessions of billed turns (stored through record_usage, summed by
+"""Property: over random sessions of billed turns (stored as a turn's end stores them, summed by
 SecantusDB's real aggregation), the totals, and the sums by model, by session, by day, week,
 month and 5-hour block always agree."""
 
@@ -16,7 +16,7 @@ from app.models import Job, TokenUsageLog
 from app.pricing import TokenCounts, load_price_table
 from app.services.billing import billed_summary
 from app.services.grouping import Grouping
-from app.services.job_lifecycle import record_usage
+from app.services.turn_lifecycle import _record_usage as record_usage  # the write of a turn end
 from app.services.usage import TOKEN_FIELDS, usage_match, usage_rows
 
 pytestmark = pytest.mark.usefixtures("db")

@@ -34,7 +34,7 @@ from tests.unit.captures import (
     capture_path,
     expected_usage,
 )
-from workers.turn_frames import TurnStream, stderr_tail
+from workers.turn_frames import StopReason, TurnStream, stderr_tail
 
 USAGE_KEYS = ("input_tokens", "output_tokens", "cache_creation_tokens", "cache_read_tokens")
 
@@ -170,10 +170,17 @@ def test_rate_limit_and_progress() -> None:
 
 
 def test_cancel_timeout_and_failures() -> None:
-    _, frames = replay("killed", cancelled=True)
+    _, frames = replay("killed", stopped=StopReason.CANCEL)
     assert isinstance(frames[-1], CancelledFrame) and frames[-1].usage.partial
-    _, frames = replay("killed", timed_out=True)
+    _, frames = replay("killed", stopped=StopReason.IDLE)
     assert isinstance(frames[-1], ErrorFrame) and frames[-1].code == ErrorCode.TIMEOUT
+    _, frames = replay("killed", stopped=StopReason.TIME_LIMIT)
+    assert isinstance(frames[-1], ErrorFrame) and frames[-1].code == ErrorCode.TIMEOUT
+    _, frames = replay("killed", stopped=StopReason.SHUTDOWN)
+    assert isinstance(frames[-1], ErrorFrame) and frames[-1].code == ErrorCode.WORKER_SHUTDOWN
+    # A stop that comes after the answer finished does not make it an error.
+    _, frames = replay("text", exit_code=0, stopped=StopReason.SHUTDOWN)
+    assert isinstance(frames[-1], SessionEndFrame) and not frames[-1].is_error
     _, frames = replay("killed", exit_code=-9, stderr="boom\nAPI_KEY=sk-ant-xyz123 failed\n")
     end = frames[-1]
     assert isinstance(end, ErrorFrame) and end.code == ErrorCode.CLAUDE_ERROR

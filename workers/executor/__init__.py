@@ -4,11 +4,26 @@ from __future__ import annotations
 
 import logging
 
-from app.errors import ExecutorFailed
 from app.settings import Settings
-from workers.executor.base import Execution, Executor, ExitStatus, RunSpec
+from workers.executor.base import (
+    Execution,
+    Executor,
+    ExecutorHealth,
+    ExitStatus,
+    LiveJobs,
+    RunSpec,
+)
 
-__all__ = ["Execution", "Executor", "ExitStatus", "RunSpec", "create_executor", "docker_reachable"]
+__all__ = [
+    "Execution",
+    "Executor",
+    "ExecutorHealth",
+    "ExitStatus",
+    "LiveJobs",
+    "RunSpec",
+    "create_executor",
+    "docker_reachable",
+]
 
 log = logging.getLogger(__name__)
 
@@ -39,10 +54,7 @@ def create_executor(settings: Settings, executor: Executor | None = None) -> Exe
     if kind == "docker":
         from workers.executor.docker import DockerExecutor
 
-        try:
-            return DockerExecutor(settings)
-        except Exception as exc:
-            raise ExecutorFailed(f"no Docker engine reachable: {exc}") from exc
+        return DockerExecutor(settings)  # connects on first use: dockerd may come later
     from workers.executor.local import LocalExecutor
 
     return LocalExecutor(settings)

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import signal
 import threading
 import time
-from collections.abc import AsyncIterator, Sequence
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Sequence
+from concurrent.futures import Executor as ThreadPool
+from typing import Any, TypeVar
 
 from app.errors import ExecutorFailed
 from app.settings import Settings
 from workers.executor._framing import LineFramer, StderrTail
-from workers.executor._naming import RUN_DIR_IN_CONTAINER
+from workers.executor._naming import CONFIG_DIR_IN_CONTAINER, RUN_DIR_IN_CONTAINER
 from workers.executor.base import Execution, ExitStatus
 
 __all__ = ["DockerExecution", "exec_output", "pid_path", "signal_until_gone", "wrap_argv"]
@@ -28,9 +30,19 @@ def pid_path(job_id: str) -> str:
     return f"{RUN_DIR_IN_CONTAINER}/{job_id}.pid"
 
 
-def wrap_argv(job_id: str, argv: Sequence[str]) -> list[str]:
-    """Record the command's pid (for cancel and orphan reaping), then exec it."""
-    return ["/bin/sh", "-c", 'echo $$ > "$0" && exec "$@"', pid_path(job_id), *argv]
+T = TypeVar("T")
+
+# $1 workdir, $2 pid file, then the command: make the folders, mark the container used,
+# record the pid (for cancel and orphan reaping), enter the workdir and exec the command.
+_WRAPPER = (
+    f'w=$1 p=$2; shift 2; mkdir -p "$w" {RUN_DIR_IN_CONTAINER} {CONFIG_DIR_IN_CONTAINER} '
+    f'&& touch {LAST_USED} && echo $$ > "$p" && cd "$w" && exec "$@"'
+)
+
+
+def wrap_argv(job_id: str, workdir: str, argv: Sequence[str]) -> list[str]:
+    """One exec that prepares the run and becomes the command (see _WRAPPER)."""
+    return ["/bin/sh", "-c", _WRAPPER, "wx-run", workdir, pid_path(job_id), *argv]
 
 
 def exec_output(api: Any, container_id: str, cmd: list[str]) -> tuple[int, bytes]:
@@ -63,9 +75,11 @@ class DockerExecution(Execution):
     """A streaming exec; a thread reads docker's multiplexed stream into a bounded queue."""
 
     def __init__(
-        self, api: Any, container_id: str, exec_id: str, job_id: str, settings: Settings
+        self, api: Any, container_id: str, exec_id: str, job_id: str, settings: Settings,
+        pool: ThreadPool,
     ) -> None:
         self._api = api
+        self._pool = pool
         self._container_id = container_id
         self._exec_id = exec_id
         self._pid_file = pid_path(job_id)
@@ -101,14 +115,14 @@ class DockerExecution(Execution):
             self._closed.set()
 
     async def interrupt(self) -> None:
-        await asyncio.to_thread(self._interrupt_sync)
+        await self._call(self._interrupt_sync)
 
     async def wait(self) -> ExitStatus:
         if self._status is None:
             if self._thread is not None:
-                await asyncio.to_thread(self._thread.join)
-            code = await asyncio.to_thread(self._exit_code)
-            await asyncio.to_thread(self._cleanup)
+                await self._call(self._thread.join)
+            code = await self._call(self._exit_code)
+            await self._call(self._cleanup)
             self._status = ExitStatus(
                 exit_code=code,
                 stderr=self._stderr.text(),
@@ -116,6 +130,9 @@ class DockerExecution(Execution):
                 dropped_lines=self._framer.dropped,
             )
         return self._status
+
+    async def _call(self, fn: Callable[..., T], *args: Any) -> T:
+        return await self._loop.run_in_executor(self._pool, functools.partial(fn, *args))
 
     async def _next(self) -> bytes | BaseException | None:
         item = await self._queue.get()

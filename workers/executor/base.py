@@ -1,10 +1,19 @@
-"""The executor interface: run a command for a (tenant, project), stream its stdout lines."""
+"""The executor interface: run a command for a (tenant, project), stream its stdout lines,
+and look after what runs (health, orphaned runs of a lost worker, idle sandboxes)."""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from bson import ObjectId
+from bson.errors import InvalidId
+
+__all__ = ["Execution", "Executor", "ExecutorHealth", "ExitStatus", "LiveJobs", "RunSpec"]
+
+_CLOCK_SKEW = timedelta(seconds=5)
 
 
 @dataclass(frozen=True)
@@ -24,6 +33,35 @@ class ExitStatus:
     stderr: str = ""
     signalled: bool = False
     dropped_lines: int = 0  # stdout lines over max_line_bytes, skipped
+
+
+@dataclass(frozen=True)
+class ExecutorHealth:
+    """What a worker host reports about its executor (app/services/hosts.py)."""
+
+    kind: str  # "docker" | "local"
+    reachable: bool  # the sandbox engine answers (always True for local processes)
+    sandboxes: int = 0  # running tenant containers
+
+
+class LiveJobs(set[str]):
+    """Job ids of a snapshot of live jobs (queued or running), plus every job created after it.
+
+    The snapshot is taken before the scan of running claude processes; a job queued and
+    started in between has a run but is not in the snapshot. Its ObjectId carries its
+    creation time, so it still counts as live and is never killed."""
+
+    def __init__(self, ids: Iterable[str], *, since: datetime) -> None:
+        super().__init__(ids)
+        self.since = since - _CLOCK_SKEW
+
+    def __contains__(self, job_id: object) -> bool:
+        if super().__contains__(job_id):
+            return True
+        try:
+            return ObjectId(str(job_id)).generation_time >= self.since
+        except InvalidId:
+            return True  # not one of ours: leave it alone
 
 
 class Execution(ABC):
@@ -64,7 +102,24 @@ class Executor(ABC):
 
     @abstractmethod
     async def start(self, spec: RunSpec) -> Execution:
-        """Start `spec.argv` in the project's working directory (created on demand)."""
+        """Start `spec.argv` in the project's working directory (created on demand); the run
+        is recorded under `spec.job_id` until it ends, for `reap_orphans`."""
+
+    @abstractmethod
+    async def health(self) -> ExecutorHealth:
+        """Whether the sandbox engine answers, and how many sandboxes run."""
+
+    @abstractmethod
+    async def reap_orphans(self, live: LiveJobs) -> list[str]:
+        """End the runs whose job is not live (their worker died); the reaped job ids.
+
+        `live` must hold every job queued or running anywhere (from the job store), not
+        only this worker's: sandboxes are shared by every worker of the host. A run that
+        began after `live.since` is never reaped: its job may be missing from the snapshot."""
+
+    @abstractmethod
+    async def stop_idle(self, max_idle_s: float) -> list[str]:
+        """Stop the sandboxes unused for `max_idle_s` with nothing running; their names."""
 
     @abstractmethod
     async def close(self) -> None:

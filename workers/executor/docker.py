@@ -1,45 +1,53 @@
-"""DockerExecutor: each run is a `docker exec` in the tenant's long-lived container."""
+"""DockerExecutor: each run is a `docker exec` in the tenant's long-lived container.
+
+The docker SDK is blocking: its calls run on a thread pool sized for the worker's
+concurrency (never the loop's small default pool), each run's output is read by a thread
+of its own, and a run costs two API calls (exec create and start): the container is known
+from earlier runs, and one wrapper script makes the folders, records the pid and execs."""
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import io
 import logging
 import tarfile
 import uuid
-from collections.abc import Container, Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from app.errors import ExecutorFailed
 from app.settings import Settings
-from workers.executor._docker_exec import LAST_USED, DockerExecution, wrap_argv
+from workers.executor._docker_exec import DockerExecution, wrap_argv
 from workers.executor._docker_maint import reap_container, stop_if_idle
 from workers.executor._naming import (
     CONFIG_DIR_IN_CONTAINER,
     HOME_IN_CONTAINER,
-    RUN_DIR_IN_CONTAINER,
     WORKSPACE_IN_CONTAINER,
     check_id,
     container_name,
     volume_names,
 )
-from workers.executor.base import Execution, Executor, RunSpec
+from workers.executor.base import Execution, Executor, ExecutorHealth, LiveJobs, RunSpec
 
 __all__ = ["WX_USER", "DockerExecutor", "make_docker_client"]
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 WX_USER = "1000:1000"
 _TMPFS = "rw,nosuid,nodev,size=1g,mode=1777"
 
 
-def make_docker_client(settings: Settings) -> Any:
+def make_docker_client(settings: Settings, *, pool_size: int = 10) -> Any:
     """A docker SDK client for settings.docker_host, or the environment's engine."""
     import docker
 
     if settings.docker_host:
-        return docker.DockerClient(base_url=settings.docker_host)
-    return docker.from_env()
+        return docker.DockerClient(base_url=settings.docker_host, max_pool_size=pool_size)
+    return docker.from_env(max_pool_size=pool_size)
 
 
 class DockerExecutor(Executor):
@@ -50,8 +58,23 @@ class DockerExecutor(Executor):
     ) -> None:
         self.settings = settings
         self._own_client = client is None
-        self.client = client if client is not None else make_docker_client(settings)
+        self._client = client
         self.labels = {"wx.runner": "1", "wx.deployment": settings.deployment, **(labels or {})}
+        # Each concurrent turn makes a few calls at a time (start, signals, inspect).
+        threads = 2 * settings.worker_concurrency + 8
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="wx-docker")
+        self._known: dict[str, str] = {}  # tenant -> id of its container, last seen running
+
+    @property
+    def client(self) -> Any:
+        """The docker client, made on first use (a worker may start before dockerd)."""
+        if self._client is None:
+            try:
+                self._client = make_docker_client(
+                    self.settings, pool_size=self.settings.worker_concurrency + 8)
+            except Exception as exc:
+                raise ExecutorFailed(f"no Docker engine reachable: {exc}") from exc
+        return self._client
 
     @property
     def claude_bin(self) -> str:
@@ -68,23 +91,46 @@ class DockerExecutor(Executor):
     async def start(self, spec: RunSpec) -> Execution:
         workdir = self.workdir(spec.tenant_id, spec.project_id)
         job_id = check_id("job", spec.job_id or uuid.uuid4().hex)
-        container = await asyncio.to_thread(self.ensure_container, spec.tenant_id)
         env = {
             "HOME": HOME_IN_CONTAINER,
             **spec.env,
             "CLAUDE_CONFIG_DIR": CONFIG_DIR_IN_CONTAINER,
             "WX_JOB_ID": job_id,
         }
-        exec_id, sock = await asyncio.to_thread(
-            self._start_exec, container, workdir, wrap_argv(job_id, spec.argv), env
-        )
-        execution = DockerExecution(self.client.api, container.id, exec_id, job_id, self.settings)
+        argv = wrap_argv(job_id, workdir, spec.argv)
+        container_id = await self._run(self._container_of, spec.tenant_id)
+        try:
+            exec_id, sock = await self._run(self._start_exec, container_id, argv, env)
+        except Exception as exc:
+            if not _container_gone(exc):
+                raise ExecutorFailed(f"cannot start the command: {exc}") from exc
+            # Stopped, killed or removed since the last run (or dockerd restarted): again.
+            self._known.pop(spec.tenant_id, None)
+            container_id = await self._run(self._container_of, spec.tenant_id)
+            exec_id, sock = await self._run(self._start_exec, container_id, argv, env)
+        execution = DockerExecution(self.client.api, container_id, exec_id, job_id,
+                                    self.settings, self._pool)
         execution.begin(sock)
         return execution
 
+    async def health(self) -> ExecutorHealth:
+        try:
+            count = await self._run(self._count_running)
+        except Exception as exc:
+            log.warning("docker is not reachable: %s", exc)
+            return ExecutorHealth(kind="docker", reachable=False)
+        return ExecutorHealth(kind="docker", reachable=True, sandboxes=count)
+
+    async def reap_orphans(self, live: LiveJobs) -> list[str]:
+        return await self._run(self._reap, live)
+
+    async def stop_idle(self, max_idle_s: float) -> list[str]:
+        return await self._run(self._stop_idle, max_idle_s)
+
     async def close(self) -> None:
-        if self._own_client:
-            await asyncio.to_thread(self.client.close)
+        if self._own_client and self._client is not None:
+            await self._run(self._client.close)
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
     def ensure_container(self, tenant_id: str) -> Any:
         """The tenant's container, created or started as needed (blocking)."""
@@ -107,56 +153,44 @@ class DockerExecutor(Executor):
             filters["status"] = ["running"]
         return list(self.client.containers.list(all=not running_only, filters=filters))
 
-    async def stop_idle_containers(self, max_idle_s: float | None = None) -> list[str]:
-        """Stop containers with no run for `max_idle_s` (default settings.container_idle_s)."""
-        limit = self.settings.container_idle_s if max_idle_s is None else max_idle_s
-        return await asyncio.to_thread(self._stop_idle, limit)
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, functools.partial(fn, *args))
 
-    async def reap_orphans(
-        self, live_job_ids: Iterable[str], *, started_before: float | None = None
-    ) -> list[str]:
-        """End claude processes whose job is not in `live_job_ids`; the reaped job ids.
+    def _container_of(self, tenant_id: str) -> str:
+        known = self._known.get(tenant_id)
+        if known is None:
+            known = self._known[tenant_id] = str(self.ensure_container(tenant_id).id)
+        return known
 
-        `live_job_ids` must hold every job queued or running anywhere on this host (from
-        the job store), not only this worker's: the containers are shared by all workers.
-        A Container with its own `__contains__` is used as is. `started_before` (epoch
-        seconds) is when that snapshot was taken, minus any clock skew: runs that began
-        after it are never reaped, since their jobs may be missing from the snapshot."""
-        live = live_job_ids if isinstance(live_job_ids, Container) else set(live_job_ids)
-        return await asyncio.to_thread(self._reap, live, started_before)
+    def _count_running(self) -> int:
+        self.client.ping()
+        return len(self.tenant_containers())
 
     def _stop_idle(self, max_idle_s: float) -> list[str]:
         stopped = []
         for container in self.tenant_containers():
             if stop_if_idle(container, max_idle_s):
                 log.info("stopped idle container %s", container.name)
+                self._known = {t: c for t, c in self._known.items() if c != container.id}
                 stopped.append(str(container.name))
         return stopped
 
-    def _reap(self, live: Container[str], started_before: float | None) -> list[str]:
+    def _reap(self, live: LiveJobs) -> list[str]:
         reaped: list[str] = []
         for container in self.tenant_containers():
-            reaped += reap_container(container, live, self.settings, started_before)
+            reaped += reap_container(container, live, self.settings, live.since.timestamp())
         if reaped:
             log.warning("ended orphaned claude runs of jobs %s", reaped)
         return reaped
 
     def _start_exec(
-        self, container: Any, workdir: str, cmd: list[str], env: dict[str, str]
+        self, container_id: str, cmd: list[str], env: dict[str, str]
     ) -> tuple[str, Any]:
         api = self.client.api
-        prep = api.exec_create(
-            container.id,
-            ["mkdir", "-p", workdir, RUN_DIR_IN_CONTAINER, CONFIG_DIR_IN_CONTAINER],
-            user=WX_USER,
-        )["Id"]
-        api.exec_start(prep)
-        if api.exec_inspect(prep).get("ExitCode") != 0:
-            raise ExecutorFailed(f"cannot create {workdir} in {container.name}")
-        api.exec_start(api.exec_create(container.id, ["touch", LAST_USED], user=WX_USER)["Id"])
         exec_id = api.exec_create(
-            container.id, cmd, stdout=True, stderr=True, stdin=False, tty=False,
-            environment=env, workdir=workdir, user=WX_USER,
+            container_id, cmd, stdout=True, stderr=True, stdin=False, tty=False,
+            environment=env, workdir="/", user=WX_USER,
         )["Id"]
         return exec_id, api.exec_start(exec_id, socket=True)
 
@@ -221,3 +255,9 @@ class DockerExecutor(Executor):
             tar.addfile(info, io.BytesIO(data))
         if not container.put_archive(HOME_IN_CONTAINER, buf.getvalue()):
             raise ExecutorFailed("cannot copy the claude credentials into the tenant container")
+
+
+def _container_gone(exc: Exception) -> bool:
+    """The exec failed because the container is not there or not running (404, 409)."""
+    status = getattr(exc, "status_code", None)
+    return status in (404, 409)

@@ -1,12 +1,18 @@
-"""LocalExecutor: the command as a local subprocess in its own process group."""
+"""LocalExecutor: the command as a local subprocess in its own process group.
+
+Each run's pid is kept in `<data_dir>/run/<job_id>.pid` while it runs, and the process
+carries `WX_JOB_ID` in its environment, so the orphans of a lost worker are found (and a
+reused pid is never mistaken for one)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import shutil
 import signal
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -14,9 +20,18 @@ from app.errors import ExecutorFailed
 from app.settings import Settings
 from workers.executor._framing import LineFramer, StderrTail
 from workers.executor._naming import check_id
-from workers.executor.base import Execution, Executor, ExitStatus, RunSpec
+from workers.executor.base import (
+    Execution,
+    Executor,
+    ExecutorHealth,
+    ExitStatus,
+    LiveJobs,
+    RunSpec,
+)
 
 __all__ = ["LocalExecution", "LocalExecutor"]
+
+log = logging.getLogger(__name__)
 
 _CHUNK = 256 * 1024
 # The child gets this environment plus RunSpec.env, never the worker's own (it holds
@@ -29,6 +44,7 @@ class LocalExecutor(Executor):
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.run_dir = settings.data_dir / "run"
 
     @property
     def claude_bin(self) -> str:
@@ -45,10 +61,13 @@ class LocalExecutor(Executor):
     async def start(self, spec: RunSpec) -> Execution:
         cwd = Path(self.workdir(spec.tenant_id, spec.project_id))
         config = Path(self.config_dir(spec.tenant_id))
+        job_id = check_id("job", spec.job_id or uuid.uuid4().hex)
         cwd.mkdir(parents=True, exist_ok=True)
         config.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.run_dir.mkdir(parents=True, exist_ok=True)
         self._install_credentials(config)
-        env = {**_BASE_ENV, "HOME": str(config), **spec.env, "CLAUDE_CONFIG_DIR": str(config)}
+        env = {**_BASE_ENV, "HOME": str(config), **spec.env, "CLAUDE_CONFIG_DIR": str(config),
+               "WX_JOB_ID": job_id}
         try:
             proc = await asyncio.create_subprocess_exec(
                 *spec.argv,
@@ -61,7 +80,32 @@ class LocalExecutor(Executor):
             )
         except OSError as exc:
             raise ExecutorFailed(f"cannot start {spec.argv[0]!r}: {exc.strerror}") from exc
-        return LocalExecution(proc, self.settings)
+        pid_file = self.run_dir / f"{job_id}.pid"
+        pid_file.write_text(str(proc.pid))
+        return LocalExecution(proc, self.settings, pid_file)
+
+    async def health(self) -> ExecutorHealth:
+        return ExecutorHealth(kind="local", reachable=True)
+
+    async def reap_orphans(self, live: LiveJobs) -> list[str]:
+        reaped = []
+        for pid_file in self.run_dir.glob("*.pid") if self.run_dir.exists() else []:
+            job_id = pid_file.stem
+            with contextlib.suppress(FileNotFoundError):
+                if job_id in live or pid_file.stat().st_mtime >= live.since.timestamp():
+                    continue
+                pid = int(pid_file.read_text() or 0)
+                if pid > 0 and _runs_job(pid, job_id):
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(pid, signal.SIGKILL)
+                        reaped.append(job_id)
+                pid_file.unlink(missing_ok=True)
+        if reaped:
+            log.warning("ended orphaned local claude runs of jobs %s", reaped)
+        return reaped
+
+    async def stop_idle(self, max_idle_s: float) -> list[str]:
+        return []  # local process groups end with their turn
 
     async def close(self) -> None:
         return None
@@ -77,9 +121,12 @@ class LocalExecutor(Executor):
 class LocalExecution(Execution):
     """A running local process group."""
 
-    def __init__(self, proc: asyncio.subprocess.Process, settings: Settings) -> None:
+    def __init__(
+        self, proc: asyncio.subprocess.Process, settings: Settings, pid_file: Path
+    ) -> None:
         self._proc = proc
         self._settings = settings
+        self._pid_file = pid_file
         self._framer = LineFramer(settings.max_line_bytes)
         self._stderr = StderrTail()
         self._stderr_task = asyncio.create_task(self._drain_stderr())
@@ -115,6 +162,7 @@ class LocalExecution(Execution):
     async def wait(self) -> ExitStatus:
         code = await self._proc.wait()
         await self._stderr_task
+        self._pid_file.unlink(missing_ok=True)
         signalled = code < 0
         return ExitStatus(
             exit_code=128 - code if signalled else code,
@@ -131,3 +179,12 @@ class LocalExecution(Execution):
         assert self._proc.stderr is not None
         while chunk := await self._proc.stderr.read(_CHUNK):
             self._stderr.add(chunk)
+
+
+def _runs_job(pid: int, job_id: str) -> bool:
+    """The process `pid` is still the run of `job_id` (not a reused pid)."""
+    try:
+        environ = Path(f"/proc/{pid}/environ").read_bytes()
+    except OSError:
+        return False
+    return f"WX_JOB_ID={job_id}".encode() in environ.split(b"\0")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from app.api.deps import PrincipalDep, RedisDep, SettingsDep
+from app.api.deps import PrincipalDep, TurnsDep
 from app.api.routes._responses import errors
 from app.api.schemas import ChatAccepted, ChatCreate
 from app.services.turns import submit_turn
@@ -16,11 +16,11 @@ router = APIRouter(prefix="/api/projects", tags=["chat"])
              responses=errors(404, 422, 429))
 async def post_chat(
     project_id: str, body: ChatCreate, request: Request, principal: PrincipalDep,
-    settings: SettingsDep, redis: RedisDep,
+    turns: TurnsDep,
 ) -> ChatAccepted:
     """Queue one chat turn; follow it at `events_url` (SSE) or `status_url`."""
     turn = await submit_turn(
-        settings=settings, redis=redis, tenant_id=principal.tenant_id, subject=principal.sub,
+        turns, tenant_id=principal.tenant_id, subject=principal.sub,
         project_id=project_id, content=body.content, context=body.context,
         session_id=body.session_id,
     )

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from app.api.deps import RedisDep, RelayDep, SettingsDep, TenantDep
+from app.api.deps import RedisDep, RelayDep, SettingsDep, TenantDep, TurnsDep
 from app.api.routes._responses import errors
 from app.api.schemas import JobPublic
 from app.events import frame_header
@@ -57,9 +57,7 @@ async def job_events(
 
 
 @router.delete("/{job_id}", response_model=JobPublic)
-async def cancel_job(
-    job_id: str, tenant: TenantDep, settings: SettingsDep, redis: RedisDep
-) -> JobPublic:
+async def cancel_job(job_id: str, tenant: TenantDep, turns: TurnsDep) -> JobPublic:
     """Cancel a job (queued: at once; running: its worker stops claude within 2 s)."""
-    job = await jobs.cancel_job(settings=settings, redis=redis, tenant_id=tenant, job_id=job_id)
+    job = await jobs.cancel_job(turns, tenant_id=tenant, job_id=job_id)
     return JobPublic.of(job)

@@ -49,8 +49,8 @@ async def chat_socket(websocket: WebSocket, project_id: str) -> None:
     OPEN_SOCKETS.inc()
     try:
         await ChatSocket(
-            websocket, settings=state.settings, redis=state.redis, relay=state.relay,
-            principal=principal, project_id=project_id,
+            websocket, turns=state.turns, relay=state.relay, principal=principal,
+            project_id=project_id,
         ).run()
     finally:
         OPEN_SOCKETS.dec()

@@ -21,8 +21,7 @@ const CONNECTION_TEXT: Record<string, string> = {
 };
 
 export function ChatView({ projectId, initialSessionId }: { projectId: string; initialSessionId: string | null }) {
-  const chat = useChat(projectId, initialSessionId);
-  const { state, connection } = chat;
+  const { chat: state, connection, controller } = useChat(projectId, initialSessionId);
   const endRef = useRef<HTMLDivElement>(null);
   const finished = state.turns.filter((t) => !isActive(t)).length;
   const running = state.turns.find((t) => t.status === "running" && t.jobId);
@@ -47,7 +46,7 @@ export function ChatView({ projectId, initialSessionId }: { projectId: string; i
 
   const newSession = () => {
     window.history.replaceState(null, "", `/projects/${projectId}`);
-    chat.newSession();
+    controller.newSession();
   };
 
   return (
@@ -56,7 +55,7 @@ export function ChatView({ projectId, initialSessionId }: { projectId: string; i
         projectId={projectId}
         currentId={state.sessionId}
         refreshKey={finished + (state.sessionId ? 1 : 0)}
-        onOpen={(id) => void chat.openSession(id)}
+        onOpen={(id) => void controller.openSession(id)}
         onNew={newSession}
       />
       <section className="chat">
@@ -75,19 +74,19 @@ export function ChatView({ projectId, initialSessionId }: { projectId: string; i
             <p className="muted empty">Ask Claude about this project. Pick a context, then send.</p>
           )}
           {state.turns.map((turn) => (
-            <TurnView key={turn.key} turn={turn} position={queuePosition(state, turn)} onStop={chat.stop} />
+            <TurnView key={turn.key} turn={turn} position={queuePosition(state, turn)} onStop={(jobId) => void controller.stop(jobId)} />
           ))}
           <div ref={endRef} />
         </div>
         {state.notice && (
           <ErrorBanner
             error={describeError(state.notice.code, state.notice.message, state.notice.details)}
-            onDismiss={chat.dismissNotice}
+            onDismiss={() => controller.dismissNotice()}
           />
         )}
         <Composer
-          onSend={chat.send}
-          onStop={() => chat.stop()}
+          onSend={(content, context) => controller.send(content, context)}
+          onStop={() => void controller.stop()}
           canStop={Boolean(running)}
           disabled={connection === "unauthorized"}
         />

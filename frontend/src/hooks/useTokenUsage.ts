@@ -4,7 +4,7 @@ import { useCallback, useEffect, useState } from "react";
 
 import { api, ApiError, type Limits, type UsageReport } from "@/lib/api/client";
 
-export interface UseTokenUsage {
+interface UseTokenUsage {
   report: UsageReport | null;
   limits: Limits | null;
   error: ApiError | null;

@@ -1,13 +1,16 @@
 /** The chat's state and its pure reducer: turns keyed by job, text keyed by message_id. */
-import type { ClientFrame, ErrorCode, ServerFrame, UsageSummary } from "./api/protocol.gen";
+import type { components } from "./api/openapi.gen";
+import type { ErrorCode, ServerFrame, UsageSummary } from "./api/protocol.gen";
+
+type Schemas = components["schemas"];
 
 /** Token counts of a turn (running totals while it streams). */
-export type Usage = Pick<UsageSummary, "input_tokens" | "output_tokens" | "cache_creation_tokens" | "cache_read_tokens">;
+type Usage = Pick<UsageSummary, "input_tokens" | "output_tokens" | "cache_creation_tokens" | "cache_read_tokens">;
 /** Final counts and cost (a UsageSummary, or REST's copy of one). */
-export type FinalUsage = Usage & { total_cost_usd: number };
+type FinalUsage = Pick<UsageSummary, keyof Usage | "total_cost_usd">;
 
-export type ContextName = Extract<ClientFrame, { type: "message" }>["context"] & string;
-export type TurnStatus = "sending" | "queued" | "running" | "done" | "failed" | "cancelled";
+export type ContextName = Schemas["ChatCreate"]["context"];
+type TurnStatus = "sending" | "queued" | "running" | "done" | "failed" | "cancelled";
 
 export interface TextPart {
   kind: "text";
@@ -23,15 +26,15 @@ export interface ToolPart {
   result: { content: string; isError: boolean; truncated: boolean } | null;
 }
 
-export type Part = TextPart | ToolPart;
+type Part = TextPart | ToolPart;
 
-export interface TurnError {
+interface TurnError {
   code: ErrorCode | string;
   message: string;
   details: Record<string, unknown>;
 }
 
-export interface TurnSummary {
+interface TurnSummary {
   usage: FinalUsage;
   costUsd: number;
   durationMs: number | null;
@@ -55,13 +58,13 @@ export interface Turn {
   stopping: boolean;
 }
 
-export interface HistoryMessage {
-  role: "user" | "assistant";
-  content: string;
-  job_id?: string | null;
-}
+/** A stored message, as much of it as a past turn shows. */
+type HistoryMessage = Pick<Schemas["MessagePublic"], "role" | "content" | "job_id">;
+/** A stored job (for a turn whose answer is not stored yet). */
+type JobInfo = Pick<Schemas["JobPublic"], "state" | "error_code" | "error_message" | "usage">;
 
 export interface ChatState {
+  /** The session shown (null: a new one, created by its first message). */
   sessionId: string | null;
   turns: Turn[];
   /** An error that belongs to no turn (e.g. a refused frame). */
@@ -70,13 +73,14 @@ export interface ChatState {
 
 export type ChatAction =
   | { type: "send"; key: string; content: string; context: ContextName }
-  | { type: "frame"; frame: ServerFrame }
-  | { type: "adopt"; jobId: string; userText: string; context: ContextName }
-  | { type: "history"; sessionId: string; messages: HistoryMessage[]; jobs?: Record<string, JobInfo> }
-  | { type: "stop"; jobId: string }
+  | { type: "accepted"; key: string; jobId: string; sessionId: string }
   | { type: "failed"; key: string; error: TurnError }
+  | { type: "frame"; frame: ServerFrame }
+  | { type: "history"; sessionId: string; messages: HistoryMessage[]; jobs?: Record<string, JobInfo> }
+  | { type: "stopping"; jobId: string; stopping: boolean }
+  | { type: "notice"; error: TurnError }
   | { type: "dismiss" }
-  | { type: "reset" };
+  | { type: "reset"; sessionId: string | null };
 
 export const initialChatState: ChatState = { sessionId: null, turns: [], notice: null };
 
@@ -86,7 +90,7 @@ export function isActive(turn: Turn): boolean {
   return ACTIVE.has(turn.status);
 }
 
-export function newTurn(key: string, userText: string, context: ContextName, jobId: string | null = null): Turn {
+function newTurn(key: string, userText: string, context: ContextName, jobId: string | null = null): Turn {
   return {
     key,
     jobId,
@@ -117,22 +121,27 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
   switch (action.type) {
     case "send":
       return { ...state, notice: null, turns: [...state.turns, newTurn(action.key, action.content, action.context)] };
-    case "adopt":
-      if (state.turns.some((t) => t.jobId === action.jobId)) return state;
+    case "accepted":
       return {
-        ...state,
-        turns: [...state.turns, { ...newTurn(`job-${action.jobId}`, action.userText, action.context, action.jobId), status: "queued" }],
+        ...updateTurn(state, (t) => t.key === action.key, (t) => ({
+          ...t,
+          jobId: action.jobId,
+          status: t.status === "sending" ? "queued" : t.status,
+        })),
+        sessionId: action.sessionId,
       };
-    case "history":
-      return { sessionId: action.sessionId, turns: turnsFromHistory(action.messages, action.jobs), notice: null };
-    case "stop":
-      return updateTurn(state, (t) => t.jobId === action.jobId, (t) => ({ ...t, stopping: true }));
     case "failed":
       return updateTurn(state, (t) => t.key === action.key, (t) => ({ ...t, status: "failed", error: action.error }));
+    case "history":
+      return { sessionId: action.sessionId, turns: turnsFromHistory(action.messages, action.jobs), notice: null };
+    case "stopping":
+      return updateTurn(state, (t) => t.jobId === action.jobId, (t) => ({ ...t, stopping: action.stopping }));
+    case "notice":
+      return { ...state, notice: action.error };
     case "dismiss":
       return { ...state, notice: null };
     case "reset":
-      return initialChatState;
+      return { ...initialChatState, sessionId: action.sessionId };
     case "frame":
       return applyFrame(state, action.frame);
   }
@@ -146,14 +155,6 @@ function updateTurn(state: ChatState, match: (t: Turn) => boolean, change: (t: T
   return { ...state, turns };
 }
 
-/** A stored job, as REST reports it (for a turn whose answer is not stored yet). */
-export interface JobInfo {
-  state: "queued" | "running" | "succeeded" | "failed" | "cancelled";
-  error_code?: string | null;
-  error_message?: string | null;
-  usage?: FinalUsage | null;
-}
-
 const STATUS_OF_JOB: Record<JobInfo["state"], TurnStatus> = {
   queued: "queued",
   running: "running",
@@ -163,7 +164,7 @@ const STATUS_OF_JOB: Record<JobInfo["state"], TurnStatus> = {
 };
 
 /** Turns of a past session: messages grouped by job (a user message starts a turn). */
-export function turnsFromHistory(messages: HistoryMessage[], jobs: Record<string, JobInfo> = {}): Turn[] {
+function turnsFromHistory(messages: HistoryMessage[], jobs: Record<string, JobInfo> = {}): Turn[] {
   const turns: Turn[] = [];
   messages.forEach((m, i) => {
     const jobId = m.job_id ?? null;
@@ -186,37 +187,25 @@ export function turnsFromHistory(messages: HistoryMessage[], jobs: Record<string
   });
 }
 
+/** A job's frame onto its turn; frames of jobs not shown (another session's) are ignored. */
 function applyFrame(state: ChatState, frame: ServerFrame): ChatState {
   if (frame.type === "pong") return state;
-  const jobId = frame.job_id;
-  let index = jobId ? state.turns.findIndex((t) => t.jobId === jobId) : -1;
-  let turns = state.turns;
-  if (index < 0 && (frame.type === "job_queued" || (frame.type === "error" && !jobId))) {
-    // the server answers a socket's messages in order: the oldest unanswered one is this
-    index = turns.findIndex((t) => t.status === "sending" && t.jobId === null);
+  if (frame.type === "error" && !frame.job_id) {
+    return { ...state, notice: { code: frame.code, message: frame.message, details: frame.details } };
   }
-  if (index < 0) {
-    if (frame.type === "error" && !jobId) {
-      return { ...state, notice: { code: frame.code, message: frame.message, details: frame.details } };
-    }
-    if (!jobId) return state;
-    // a job this page did not send (resumed after a reload, another tab)
-    turns = [...turns, { ...newTurn(`job-${jobId}`, "", "analysis", jobId), status: "queued" }];
-    index = turns.length - 1;
-  }
-  const turn = turns[index];
+  const index = state.turns.findIndex((t) => t.jobId !== null && t.jobId === frame.job_id);
+  if (index < 0) return state;
+  const turn = state.turns[index];
   if (frame.seq > 0 && frame.seq <= turn.lastSeq) return state; // replayed twice
-  const next = applyToTurn({ ...turn, jobId: turn.jobId ?? jobId, lastSeq: Math.max(turn.lastSeq, frame.seq) }, frame);
-  const copy = turns.slice();
-  copy[index] = next;
-  const sessionId = frame.type === "job_queued" ? frame.session_id : state.sessionId;
-  return { ...state, sessionId, turns: copy };
+  const turns = state.turns.slice();
+  turns[index] = applyToTurn({ ...turn, lastSeq: Math.max(turn.lastSeq, frame.seq) }, frame);
+  return { ...state, turns };
 }
 
 function applyToTurn(turn: Turn, frame: ServerFrame): Turn {
   switch (frame.type) {
     case "job_queued":
-      return turn.status === "sending" ? { ...turn, status: "queued", position: frame.position } : turn;
+      return turn.status === "sending" || turn.status === "queued" ? { ...turn, status: "queued", position: frame.position } : turn;
     case "job_started":
       return { ...turn, status: isActive(turn) ? "running" : turn.status, model: frame.model, position: 0 };
     case "assistant_chunk":

@@ -27,7 +27,6 @@ const TEXT: Record<ErrorCode, Omit<UiError, "code" | "detail"> & { detail: strin
     detail: "Your sign-in is missing or has expired. Sign in again with a token.",
     retryable: false,
   },
-  conflict: { title: "Conflict", detail: "This action conflicts with the job's current state.", retryable: true },
   executor_failed: {
     title: "Could not start Claude",
     detail: "The workspace container could not run Claude Code. Try again in a moment.",
@@ -37,6 +36,11 @@ const TEXT: Record<ErrorCode, Omit<UiError, "code" | "detail"> & { detail: strin
   worker_lost: {
     title: "Worker lost",
     detail: "The worker running this turn stopped unexpectedly. Send the message again.",
+    retryable: true,
+  },
+  worker_shutdown: {
+    title: "Worker restarted",
+    detail: "The worker was restarted while this turn ran; its usage was kept. Send the message again.",
     retryable: true,
   },
   timeout: {

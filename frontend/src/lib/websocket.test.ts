@@ -1,48 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 
 import type { ServerFrame } from "./api/protocol.gen";
-import { backoffDelay, ChatSocket, CLOSE_POLICY_VIOLATION, type WebSocketLike } from "./websocket";
-
-/** A scripted socket: the test opens it, feeds it frames and closes it. */
-class FakeSocket implements WebSocketLike {
-  readyState = 0;
-  protocol = "";
-  sent: Record<string, unknown>[] = [];
-  closed: { code?: number; reason?: string } | null = null;
-  onopen: ((ev: unknown) => void) | null = null;
-  onmessage: ((ev: { data: unknown }) => void) | null = null;
-  onclose: ((ev: { code: number; reason: string }) => void) | null = null;
-  onerror: ((ev: unknown) => void) | null = null;
-
-  constructor(
-    readonly url: string,
-    readonly protocols: string[],
-  ) {}
-
-  send(data: string): void {
-    this.sent.push(JSON.parse(data) as Record<string, unknown>);
-  }
-  close(code?: number, reason?: string): void {
-    this.closed = { code, reason };
-    this.readyState = 3;
-  }
-  open(): void {
-    this.readyState = 1;
-    this.protocol = "bearer";
-    this.onopen?.({});
-  }
-  receive(data: unknown): void {
-    this.onmessage?.({ data: typeof data === "string" ? data : JSON.stringify(data) });
-  }
-  drop(code = 1006): void {
-    this.readyState = 3;
-    this.onclose?.({ code, reason: "" });
-  }
-}
-
-function frame(jobId: string, seq: number, type: string, extra: Record<string, unknown> = {}): ServerFrame {
-  return { job_id: jobId, seq, ts: "2025-01-01T00:00:00Z", type, ...extra } as unknown as ServerFrame;
-}
+import { fakeSockets, frame, type FakeSocket } from "./testing/fake-socket";
+import { backoffDelay, ChatSocket, CLOSE_POLICY_VIOLATION } from "./websocket";
 
 describe("ChatSocket", () => {
   let sockets: FakeSocket[];
@@ -54,16 +14,13 @@ describe("ChatSocket", () => {
 
   beforeEach(() => {
     vi.useFakeTimers();
-    sockets = [];
+    const fakes = fakeSockets();
+    sockets = fakes.sockets;
     frames = [];
     socket = new ChatSocket({
       url: "ws://api/ws/chat/p1",
       getToken: () => "tok-123",
-      createSocket: (url, protocols) => {
-        const ws = new FakeSocket(url, protocols);
-        sockets.push(ws);
-        return ws;
-      },
+      createSocket: fakes.createSocket,
       backoff: { baseMs: 100, maxMs: 1000, factor: 2 },
       random: () => 0.5,
       pingIntervalMs: 1000,
@@ -85,14 +42,27 @@ describe("ChatSocket", () => {
     expect(latest().url).not.toContain("tok-123");
   });
 
-  it("queues frames sent before the socket opens and flushes them on open", async () => {
+  it("follows a job tracked before the socket opens once it opens", async () => {
     socket.connect();
-    socket.send({ type: "message", content: "hi", context: "analysis" });
+    socket.track("j1", 0);
     await flush();
     expect(latest().sent).toEqual([]);
     latest().open();
-    expect(latest().sent).toEqual([{ type: "message", content: "hi", context: "analysis" }]);
+    expect(latest().sent).toEqual([{ type: "resume", job_id: "j1", after_seq: 0 }]);
     expect(socket.state).toBe("open");
+  });
+
+  it("resolves its URL before every connect", async () => {
+    let n = 0;
+    const fakes = fakeSockets();
+    const other = new ChatSocket({ url: async () => `ws://api${++n}/ws/chat/p1`, getToken: () => "t", createSocket: fakes.createSocket, random: () => 0.5 });
+    other.connect();
+    await flush();
+    fakes.latest().open();
+    fakes.latest().drop();
+    await vi.advanceTimersByTimeAsync(500);
+    expect(fakes.sockets.map((s) => s.url)).toEqual(["ws://api1/ws/chat/p1", "ws://api2/ws/chat/p1"]);
+    other.close();
   });
 
   it("reconnects with growing jittered delays and resumes each running job from its last seq", async () => {
@@ -135,7 +105,20 @@ describe("ChatSocket", () => {
     latest().receive(frame("j1", 1, "assistant_chunk", { content: "a", message_id: "m" }));
     latest().receive(frame("j1", 3, "assistant_chunk", { content: "c", message_id: "m" }));
     expect(frames.map((f) => f.seq)).toEqual([1, 2, 3]);
-    expect(socket.lastSeqOf("j1")).toBe(3);
+  });
+
+  it("replays a job from an earlier seq, dropping what the replaced follower still sends", async () => {
+    socket.connect();
+    await flush();
+    latest().open();
+    socket.track("j1", 0);
+    for (const seq of [1, 2, 3]) latest().receive(frame("j1", seq, "assistant_chunk", { content: `${seq}`, message_id: "m" }));
+    frames.length = 0;
+    socket.track("j1", 0); // a view rebuilt from scratch: everything again, in order
+    expect(latest().sent.at(-1)).toEqual({ type: "resume", job_id: "j1", after_seq: 0 });
+    latest().receive(frame("j1", 4, "assistant_chunk", { content: "4", message_id: "m" })); // the old follower, ahead
+    for (const seq of [1, 2, 3, 4, 5]) latest().receive(frame("j1", seq, "assistant_chunk", { content: `${seq}`, message_id: "m" }));
+    expect(frames.map((f) => f.seq)).toEqual([1, 2, 3, 4, 5]);
   });
 
   it("reports malformed frames and keeps going", async () => {
@@ -180,6 +163,16 @@ describe("ChatSocket", () => {
     await vi.advanceTimersByTimeAsync(5000);
     expect(sockets).toHaveLength(1);
     expect(states.at(-1)).toBe("unauthorized");
+  });
+
+  it("opens one socket when closed and connected again while connecting (a remounted page)", async () => {
+    socket.connect();
+    socket.close();
+    socket.connect();
+    await flush();
+    expect(sockets).toHaveLength(1);
+    latest().open();
+    expect(socket.state).toBe("open");
   });
 
   it("does not reconnect after close()", async () => {

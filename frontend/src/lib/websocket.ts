@@ -1,6 +1,7 @@
 /**
- * The chat socket: bearer subprotocol auth, reconnect with jittered exponential
- * backoff, `resume` of every unfinished job from its last seq, ping, typed frames.
+ * The chat socket, a subscription to jobs' frames: bearer subprotocol auth, reconnect
+ * with jittered exponential backoff, `resume` of every unfinished job from its last
+ * seq, ping, typed frames. It knows no chat session: one socket serves them all.
  */
 import type { ClientFrame, ServerFrame } from "./api/protocol.gen";
 
@@ -25,14 +26,15 @@ export interface WebSocketLike {
 
 export type SocketFactory = (url: string, protocols: string[]) => WebSocketLike;
 
-export interface BackoffOptions {
+interface BackoffOptions {
   baseMs: number;
   maxMs: number;
   factor: number;
 }
 
-export interface ChatSocketOptions {
-  url: string;
+interface ChatSocketOptions {
+  /** The socket URL, or how to find it (resolved before every connect). */
+  url: string | (() => string | Promise<string>);
   getToken: () => string | Promise<string>;
   createSocket?: SocketFactory;
   backoff?: Partial<BackoffOptions>;
@@ -42,7 +44,7 @@ export interface ChatSocketOptions {
   random?: () => number;
 }
 
-export interface SocketEvents {
+interface SocketEvents {
   frame: ServerFrame;
   state: SocketState;
   malformed: { raw: string; reason: string };
@@ -59,7 +61,7 @@ export function backoffDelay(attempt: number, opts: BackoffOptions, random: () =
 }
 
 /** Parse one text frame: the frame, or why it is not one. */
-export function parseFrame(raw: unknown): ServerFrame | string {
+function parseFrame(raw: unknown): ServerFrame | string {
   if (typeof raw !== "string") return "not a text frame";
   let value: unknown;
   try {
@@ -85,13 +87,16 @@ export class ChatSocket {
   private stateValue: SocketState = "idle";
   private attempt = 0;
   private stopped = true;
+  /** Finding the URL and token of the next connection (a connect() meanwhile waits for it). */
+  private opening = false;
   private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
   private pingTimer: ReturnType<typeof setInterval> | null = null;
   private lastFrameAt = 0;
-  private readonly outbox: ClientFrame[] = [];
   /** Last seq delivered per job, and the jobs still running (resumed on reconnect). */
   private readonly lastSeq = new Map<string, number>();
   private readonly active = new Set<string>();
+  /** Jobs replayed from an earlier seq than delivered: the seq their replay starts at. */
+  private readonly rewinding = new Map<string, number>();
 
   constructor(options: ChatSocketOptions) {
     this.opts = {
@@ -115,7 +120,7 @@ export class ChatSocket {
 
   connect(): void {
     this.stopped = false;
-    if (this.ws || this.reconnectTimer) return;
+    if (this.ws || this.reconnectTimer || this.opening) return;
     void this.open();
   }
 
@@ -132,41 +137,49 @@ export class ChatSocket {
     this.setState("closed");
   }
 
-  /** Send a frame now, or once connected (messages are never dropped while reconnecting). */
-  send(frame: ClientFrame): void {
-    if (this.ws && this.ws.readyState === OPEN && this.stateValue === "open") {
-      this.ws.send(JSON.stringify(frame));
-    } else {
-      this.outbox.push(frame);
-    }
-  }
-
-  /** Follow a job from `afterSeq` (e.g. after a page reload); resumed on every reconnect. */
+  /**
+   * Deliver a job's frames after `afterSeq`, now and after every reconnect. An `afterSeq`
+   * below what was delivered replays the job (a view rebuilt from scratch gets it all).
+   */
   track(jobId: string, afterSeq = 0): void {
     this.active.add(jobId);
-    this.lastSeq.set(jobId, Math.max(afterSeq, this.lastSeq.get(jobId) ?? 0));
-    this.send({ type: "resume", job_id: jobId, after_seq: this.lastSeq.get(jobId) ?? 0 });
+    if (afterSeq < this.lastSeqOf(jobId)) this.rewinding.set(jobId, afterSeq + 1);
+    this.lastSeq.set(jobId, afterSeq);
+    if (this.isOpen()) this.sendFrame({ type: "resume", job_id: jobId, after_seq: afterSeq });
   }
 
-  lastSeqOf(jobId: string): number {
+  private lastSeqOf(jobId: string): number {
     return this.lastSeq.get(jobId) ?? 0;
+  }
+
+  private isOpen(): boolean {
+    return this.ws !== null && this.ws.readyState === OPEN && this.stateValue === "open";
+  }
+
+  private sendFrame(frame: ClientFrame): void {
+    this.ws?.send(JSON.stringify(frame));
   }
 
   private async open(): Promise<void> {
     this.setState(this.attempt === 0 ? "connecting" : "reconnecting");
+    let url: string;
     let token: string;
+    this.opening = true;
     try {
+      url = typeof this.opts.url === "string" ? this.opts.url : await this.opts.url();
       token = await this.opts.getToken();
     } catch {
+      this.opening = false;
       this.scheduleReconnect();
       return;
     }
+    this.opening = false;
     if (this.stopped) return;
     if (!token) {
       this.setState("unauthorized");
       return;
     }
-    const ws = this.opts.createSocket(this.opts.url, ["bearer", token]);
+    const ws = this.opts.createSocket(url, ["bearer", token]);
     this.ws = ws;
     ws.onopen = () => this.handleOpen();
     ws.onmessage = (ev) => this.handleMessage(ev.data);
@@ -178,12 +191,8 @@ export class ChatSocket {
     this.attempt = 0;
     this.lastFrameAt = Date.now();
     this.setState("open");
-    for (const jobId of this.active) {
-      this.ws?.send(JSON.stringify({ type: "resume", job_id: jobId, after_seq: this.lastSeqOf(jobId) }));
-    }
-    // resume frames queued while offline are superseded by the ones just sent
-    const pending = this.outbox.splice(0).filter((f) => f.type !== "resume" && f.type !== "ping");
-    for (const frame of pending) this.ws?.send(JSON.stringify(frame));
+    this.rewinding.clear(); // a new connection: no follower of an earlier resume is left
+    for (const jobId of this.active) this.sendFrame({ type: "resume", job_id: jobId, after_seq: this.lastSeqOf(jobId) });
     this.startPing();
   }
 
@@ -197,6 +206,10 @@ export class ChatSocket {
     const frame = parsed;
     if (frame.job_id && frame.seq > 0) {
       if (frame.seq <= this.lastSeqOf(frame.job_id)) return; // replayed: already delivered
+      const replayFrom = this.rewinding.get(frame.job_id);
+      // until the replay's first frame, what comes is the replaced follower's, ahead of it
+      if (replayFrom !== undefined && frame.seq !== replayFrom) return;
+      this.rewinding.delete(frame.job_id);
       this.lastSeq.set(frame.job_id, frame.seq);
       if (TERMINAL.has(frame.type)) this.active.delete(frame.job_id);
       else this.active.add(frame.job_id);

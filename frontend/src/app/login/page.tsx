@@ -1,6 +1,9 @@
 "use client";
 import { useState, type FormEvent } from "react";
 
+import { ApiError } from "@/lib/api/api-error";
+import { signIn } from "@/lib/api/same-origin";
+
 export default function LoginPage() {
   const [token, setToken] = useState("");
   const [error, setError] = useState<string | null>(null);
@@ -10,18 +13,14 @@ export default function LoginPage() {
     event.preventDefault();
     setBusy(true);
     setError(null);
-    const response = await fetch("/api/session/login", {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ token }),
-    });
-    setBusy(false);
-    if (response.ok) {
+    try {
+      await signIn(token);
       window.location.href = "/";
-      return;
+    } catch (err) {
+      setError(err instanceof ApiError ? err.message : "Sign-in failed.");
+    } finally {
+      setBusy(false);
     }
-    const body = (await response.json().catch(() => ({}))) as { message?: string };
-    setError(body.message ?? "Sign-in failed.");
   };
 
   return (

@@ -298,15 +298,17 @@ export interface components {
         ChatCreate: {
             /** Content */
             content: string;
-            /**
-             * Context
-             * @default analysis
-             * @enum {string}
-             */
-            context: "analysis" | "conversion" | "review";
+            /** @default analysis */
+            context: components["schemas"]["Context"];
             /** Session Id */
             session_id?: string | null;
         };
+        /**
+         * Context
+         * @description What a turn is for; it decides Claude's tools and the queue.
+         * @enum {string}
+         */
+        Context: "analysis" | "conversion" | "review";
         /**
          * ErrorBody
          * @description Every error: a stable code, a message for a person, details.
@@ -324,7 +326,7 @@ export interface components {
          * ErrorCode
          * @enum {string}
          */
-        ErrorCode: "input_blocked" | "limit_exceeded" | "not_found" | "bad_request" | "unauthorized" | "conflict" | "executor_failed" | "claude_error" | "worker_lost" | "timeout" | "unavailable" | "internal";
+        ErrorCode: "input_blocked" | "limit_exceeded" | "not_found" | "bad_request" | "unauthorized" | "executor_failed" | "claude_error" | "worker_lost" | "worker_shutdown" | "timeout" | "unavailable" | "internal";
         /**
          * Grouping
          * @enum {string}
@@ -347,11 +349,7 @@ export interface components {
         JobPublic: {
             /** Cancel Requested */
             cancel_requested: boolean;
-            /**
-             * Context
-             * @enum {string}
-             */
-            context: "analysis" | "conversion" | "review";
+            context: components["schemas"]["Context"];
             /**
              * Created At
              * Format: date-time
@@ -373,13 +371,15 @@ export interface components {
             session_id: string;
             /** Started At */
             started_at: string | null;
-            /**
-             * State
-             * @enum {string}
-             */
-            state: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+            state: components["schemas"]["JobState"];
             usage: components["schemas"]["UsageSummary"] | null;
         };
+        /**
+         * JobState
+         * @description queued -> running -> succeeded | failed | cancelled (queued -> cancelled too).
+         * @enum {string}
+         */
+        JobState: "queued" | "running" | "succeeded" | "failed" | "cancelled";
         /** LimitsPublic */
         LimitsPublic: {
             limits: components["schemas"]["LimitValues"];
@@ -540,11 +540,7 @@ export interface components {
         };
         /** SessionPublic */
         SessionPublic: {
-            /**
-             * Context
-             * @enum {string}
-             */
-            context: "analysis" | "conversion" | "review";
+            context: components["schemas"]["Context"];
             /**
              * Created At
              * Format: date-time

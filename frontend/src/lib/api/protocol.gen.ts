@@ -19,14 +19,18 @@ export type ErrorCode =
   | "not_found"
   | "bad_request"
   | "unauthorized"
-  | "conflict"
   | "executor_failed"
   | "claude_error"
   | "worker_lost"
+  | "worker_shutdown"
   | "timeout"
   | "unavailable"
   | "internal";
 export type ClientFrame = MessageFrame | CancelFrame | ResumeFrame | PingFrame;
+/**
+ * What a turn is for; it decides Claude's tools and the queue.
+ */
+export type Context = "analysis" | "conversion" | "review";
 
 /**
  * Frames of the chat socket (DESIGN §4), generated from app/protocol.py.
@@ -214,7 +218,7 @@ export interface PongFrame {
 export interface MessageFrame {
   type: "message";
   content: string;
-  context?: "analysis" | "conversion" | "review";
+  context?: Context;
   session_id?: string | null;
 }
 export interface CancelFrame {

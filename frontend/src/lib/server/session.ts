@@ -1,5 +1,9 @@
 /** Server-only helpers: the token cookie and where the API is. */
-import type { NextResponse } from "next/server";
+import { NextResponse } from "next/server";
+
+import type { components } from "@/lib/api/openapi.gen";
+
+type ErrorBody = components["schemas"]["ErrorBody"];
 
 export const TOKEN_COOKIE = "wx_token";
 const WEEK_S = 7 * 24 * 3600;
@@ -41,4 +45,9 @@ export async function tokenIsValid(token: string): Promise<boolean> {
     cache: "no-store",
   });
   return response.ok;
+}
+
+/** An error answer in the API's own shape (`{code, message, details}`). */
+export function errorResponse(status: number, code: ErrorBody["code"], message: string): NextResponse<ErrorBody> {
+  return NextResponse.json<ErrorBody>({ code, message, details: {} }, { status });
 }

@@ -4,7 +4,7 @@
  */
 import { type NextRequest } from "next/server";
 
-import { apiBaseUrl, TOKEN_COOKIE } from "@/lib/server/session";
+import { apiBaseUrl, errorResponse, TOKEN_COOKIE } from "@/lib/server/session";
 
 export const dynamic = "force-dynamic";
 export const runtime = "nodejs";
@@ -37,10 +37,7 @@ async function forward(request: NextRequest, { params }: Params): Promise<Respon
       ...(hasBody ? { duplex: "half" } : {}),
     } as RequestInit);
   } catch {
-    return Response.json(
-      { code: "unavailable", message: "The API is not reachable.", details: {} },
-      { status: 502 },
-    );
+    return errorResponse(502, "unavailable", "The API is not reachable.");
   }
   const out = new Headers();
   upstream.headers.forEach((value, key) => {

@@ -6,18 +6,16 @@
 import { cookies } from "next/headers";
 import { NextResponse } from "next/server";
 
-import { TOKEN_COOKIE, tokenIsValid } from "@/lib/server/session";
+import type { SessionToken } from "@/lib/api/same-origin";
+import { errorResponse, TOKEN_COOKIE, tokenIsValid } from "@/lib/server/session";
 
 export const dynamic = "force-dynamic";
 
-const unauthorized = (message: string) =>
-  NextResponse.json({ code: "unauthorized", message, details: {} }, { status: 401 });
-
 export async function GET(): Promise<NextResponse> {
   const token = (await cookies()).get(TOKEN_COOKIE)?.value;
-  if (!token) return unauthorized("Not signed in");
+  if (!token) return errorResponse(401, "unauthorized", "Not signed in");
   // an unreachable API is not a verdict on the token: the socket will retry
   const valid = await tokenIsValid(token).catch(() => true);
-  if (!valid) return unauthorized("Token refused");
-  return NextResponse.json({ token }, { headers: { "cache-control": "no-store" } });
+  if (!valid) return errorResponse(401, "unauthorized", "Token refused");
+  return NextResponse.json<SessionToken>({ token }, { headers: { "cache-control": "no-store" } });
 }

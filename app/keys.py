@@ -1,0 +1,83 @@
+"""Every Redis key and channel of the runner, named once (the Celery broker's own keys aside)."""
+
+from __future__ import annotations
+
+from typing import Final
+
+__all__ = [
+    "AFFINITY_PREFIX",
+    "EVENTS_PATTERN",
+    "HOSTS",
+    "HOST_PREFIX",
+    "HOST_TENANTS_PREFIX",
+    "METRICS_PREFIX",
+    "RELAY_ALIVE",
+    "affinity_key",
+    "cancel_key",
+    "dispatch_lock",
+    "events_key",
+    "host_key",
+    "host_tenants_key",
+    "metrics_key",
+    "producers_key",
+    "seq_key",
+    "submit_lock",
+    "terminal_key",
+]
+
+EVENTS_PATTERN: Final = "wx:job:*:events"
+RELAY_ALIVE: Final = "wx:relay:alive"  # the relay's own heartbeat through pub/sub
+HOST_PREFIX: Final = "wx:host:"
+HOSTS: Final = "wx:hosts"  # names ever registered; alive = its wx:host:<name> has not expired
+HOST_TENANTS_PREFIX: Final = "wx:host-tenants:"
+AFFINITY_PREFIX: Final = "wx:affinity:"
+METRICS_PREFIX: Final = "wx:metrics:"
+
+
+def events_key(job_id: str) -> str:
+    """A job's event Stream, and the pub/sub channel of the same name."""
+    return f"wx:job:{job_id}:events"
+
+
+def seq_key(job_id: str) -> str:
+    """The last seq given to a frame of the job."""
+    return f"wx:job:{job_id}:seq"
+
+
+def terminal_key(job_id: str) -> str:
+    """Set once the job's terminal frame is published: nothing is published after it."""
+    return f"wx:job:{job_id}:terminal"
+
+
+def producers_key(job_id: str) -> str:
+    """Per producer of the job's frames, the index of the last one published."""
+    return f"wx:job:{job_id}:producers"
+
+
+def cancel_key(job_id: str) -> str:
+    """The flag a running turn polls (~100 ms) to stop claude."""
+    return f"wx:job:{job_id}:cancel"
+
+
+def dispatch_lock(session_id: str) -> str:
+    return f"wx:session:{session_id}:dispatch"
+
+
+def submit_lock(tenant_id: str) -> str:
+    return f"wx:tenant:{tenant_id}:submit"
+
+
+def host_key(host: str) -> str:
+    return HOST_PREFIX + host
+
+
+def host_tenants_key(host: str) -> str:
+    return HOST_TENANTS_PREFIX + host
+
+
+def affinity_key(tenant_id: str) -> str:
+    return AFFINITY_PREFIX + tenant_id
+
+
+def metrics_key(name: str) -> str:
+    return METRICS_PREFIX + name
