@@ -131,7 +131,7 @@ class LimitsPublic(BaseModel):
     limits: LimitValues
     use: TenantUse
     warn_share: float = Field(description="the share of a limit past which the UI warns")
-    warnings: list[LimitWarning] = Field(default_factory=list)
+    warnings: list[LimitWarning]
     month: MonthOutlook
 
 

@@ -391,7 +391,7 @@ export interface components {
              */
             warn_share: number;
             /** Warnings */
-            warnings?: components["schemas"]["LimitWarning"][];
+            warnings: components["schemas"]["LimitWarning"][];
         };
         /**
          * LimitValues
