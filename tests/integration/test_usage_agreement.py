@@ -14,10 +14,11 @@ from hypothesis import strategies as st
 
 from app.models import Job, TokenUsageLog
 from app.pricing import TokenCounts, load_price_table
+from app.protocol import TOKEN_FIELDS
 from app.services.billing import billed_summary
 from app.services.grouping import Grouping
 from app.services.turn_lifecycle import _record_usage as record_usage  # the write of a turn end
-from app.services.usage import TOKEN_FIELDS, usage_match, usage_rows
+from app.services.usage import usage_match, usage_rows
 
 pytestmark = pytest.mark.usefixtures("db")
 
@@ -56,7 +57,7 @@ async def _store(tenant: str, project: PydanticObjectId, all_sessions: list[list
 
 
 def _sum(rows: list[Any], field: str) -> float:
-    return sum(getattr(r, field) for r in rows)
+    return float(sum(getattr(r, field) for r in rows))
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -60,7 +60,8 @@ def _init_ids(name: str) -> list[str]:
 @cache
 def billed_captures() -> dict[str, Billed]:
     """Every capture in recording order, each Claude session's baseline carried along."""
-    table, entries, baselines = load_price_table(), manifest(), {}
+    table, entries = load_price_table(), manifest()
+    baselines: dict[tuple[str, str], Totals | None] = {}
     out: dict[str, Billed] = {}
     for name in recording_order():
         tracker = _tracker(name)
