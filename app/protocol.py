@@ -11,6 +11,10 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from app.errors import ErrorCode
 from app.vocab import Context
 
+# How a turn's figures were found (README "Billing"): `first` / `delta` / `reset` from
+# Claude Code's running totals in the `result` line, `stream` from the deduplicated
+# stream usage of a turn that ended without one.
+BillingBasis = Literal["first", "delta", "reset", "stream"]
 TERMINAL_FRAME_TYPES = frozenset({"session_end", "error", "cancelled"})
 
 
@@ -43,17 +47,30 @@ TOKEN_FIELDS: Final = tuple(Usage.model_fields)
 
 
 class ModelUsage(Usage):
-    """One model's share of a turn, with Claude Code's cost estimate for it."""
+    """One model's share of a turn and what it cost."""
 
-    cost_usd: float = 0.0
+    cost_usd: float = Field(default=0.0, description="the cost counted for this share: Claude "
+                            "Code's when it reported one, else priced from the price table")
+    claude_cost_usd: float | None = Field(default=None, description="Claude Code's estimate")
+    priced_cost_usd: float | None = Field(
+        default=None, description="recomputed from the price table; None: model not in it")
 
 
 class UsageSummary(Usage):
-    """Final usage of a turn: from the `result` line, or what was seen (`partial`)."""
+    """Usage of a turn. Once billed (`basis` set) it is the turn's own: the token fields are
+    the sums of `by_model`, `total_cost_usd` the sum of its `cost_usd`."""
 
     total_cost_usd: float = 0.0
     by_model: dict[str, ModelUsage] = Field(default_factory=dict)
     partial: bool = False
+    claude_cost_usd: float | None = Field(
+        default=None, description="Claude Code's cost of this turn (None: it reported none)")
+    priced_cost_usd: float | None = Field(
+        default=None, description="the turn priced with the price table (None: a model of it "
+        "is not in the table, see unpriced_models)")
+    price_version: str | None = None
+    unpriced_models: list[str] = Field(default_factory=list)
+    basis: BillingBasis | None = None
 
 
 # ---------------------------------------------------------------- server -> client
@@ -215,6 +232,7 @@ __all__ = [
     "TERMINAL_FRAME_TYPES",
     "TOKEN_FIELDS",
     "AssistantChunkFrame",
+    "BillingBasis",
     "CancelFrame",
     "CancelledFrame",
     "ClientFrame",

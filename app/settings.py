@@ -110,6 +110,12 @@ class Settings(BaseSettings):
     limit_cost_per_month_usd: float = 200.0
     # Retry-After (s) when the running/queued turn limit refuses a turn
     limit_retry_after_s: int = 10
+    # Share of a limit (0-1) past which the UI warns the tenant
+    limit_warn_share: float = 0.8
+
+    # Billing: the price table turns are priced with (None: the one in the package,
+    # app/pricing/prices.json); `wxrunner prices update` writes it.
+    price_table: Path | None = None
 
     # Guardrail (DESIGN §10): extra blocked regexes, matched after normalisation
     guardrail_extra_patterns: list[str] = Field(default_factory=list)

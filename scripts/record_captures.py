@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """Record the real claude binary's stream-json stdout against the simulator, one file per
-scenario, into tests/data/captures/. Run it again after a Claude Code upgrade.
+scenario, into tests/data/captures/, and beside them manifest.json: how each capture was made
+(the turn it resumes, its config dir, the signal it got) and what the simulator billed for
+its API requests (the ground truth of the billing tests). Run it again after a Claude Code
+upgrade.
 
     .venv/bin/python scripts/record_captures.py [--only text,tool] [--out DIR]
 """
@@ -20,6 +23,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import orjson
 import uvicorn
@@ -28,6 +32,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from workers.simulator import create_app  # noqa: E402
+from workers.simulator.billing import billed_summary  # noqa: E402
+from workers.simulator.server import SimState  # noqa: E402
 
 CLAUDE = REPO / "node_modules" / ".bin" / "claude"
 WORKDIR = Path("/tmp/wx-capture/workspace/demo")
@@ -38,6 +44,9 @@ README = (
 )
 
 
+READ_TOOLS = ("Read", "Grep", "Glob")
+
+
 @dataclass(frozen=True)
 class Capture:
     name: str
@@ -46,8 +55,13 @@ class Capture:
     oauth: bool = False
     signal: int | None = None
     resume_of: str | None = None
+    config: str = "main"  # captures of one config share a Claude config dir (and, but for
+    # "main", are recorded together: a turn between two others is part of what they show)
+    tools: tuple[str, ...] = READ_TOOLS
+    model: str | None = None
 
 
+SLOW = "A long answer please #sim:slow"
 CAPTURES = (
     Capture("text", "Explain this project #sim:text"),
     Capture("tool", "Read README.md and summarise it #sim:tool"),
@@ -61,18 +75,44 @@ CAPTURES = (
     Capture("cancel", "A long answer please #sim:slow", signal=signal.SIGINT),
     Capture("killed", "A long answer please #sim:slow", signal=signal.SIGKILL),
     Capture("resume", "And a second turn #sim:text", resume_of="text"),
+    # Billing: a 4-turn resumed session (a tool turn of 4 API calls, a subagent on haiku)
+    Capture("session_1", "Explain this project #sim:text", config="session"),
+    Capture("session_2", "Read, list and search #sim:tools", resume_of="session_1",
+            config="session"),
+    Capture("session_3", "Delegate the summary #sim:task", resume_of="session_2",
+            config="session", tools=(*READ_TOOLS, "Agent")),
+    Capture("session_4", "And a last question #sim:text", resume_of="session_3",
+            config="session"),
+    # another session runs in the same config dir between two turns of the first
+    Capture("interleave_a1", "First session #sim:text", config="interleave"),
+    Capture("interleave_b1", "Another session #sim:text", config="interleave"),
+    Capture("interleave_a2", "Back to the first #sim:text", resume_of="interleave_a1",
+            config="interleave"),
+    # the session's id resumed on a config dir that never saw it
+    Capture("fresh_config", "Resume elsewhere #sim:text", resume_of="session_4", config="fresh"),
+    # interrupted resumed turns, each followed by a normal one
+    Capture("sig_base", "Explain this project #sim:text", config="sig"),
+    Capture("sigint_resumed", SLOW, signal=signal.SIGINT, resume_of="sig_base", config="sig"),
+    Capture("after_sigint", "Go on #sim:text", resume_of="sig_base", config="sig"),
+    Capture("sigterm_resumed", SLOW, signal=signal.SIGTERM, resume_of="sig_base", config="sig"),
+    Capture("after_sigterm", "Go on #sim:text", resume_of="sig_base", config="sig"),
+    Capture("sigkill_resumed", SLOW, signal=signal.SIGKILL, resume_of="sig_base", config="sig"),
+    Capture("after_sigkill", "Go on #sim:text", resume_of="sig_base", config="sig"),
+    # a prompt past Haiku 5.5's long-context tier (100,000 tokens)
+    Capture("long_haiku", "A big context #sim:long", model="claude-haiku-5-5"),
 )
 
 
-def start_simulator() -> tuple[str, uvicorn.Server]:
+def start_simulator() -> tuple[str, uvicorn.Server, SimState]:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(chars_per_s=4000), log_level="warning"))
+    app = create_app(chars_per_s=4000)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
     threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True).start()
     while not server.started:
         time.sleep(0.05)
-    return f"http://127.0.0.1:{port}", server
+    return f"http://127.0.0.1:{port}", server, app.state.sim
 
 
 def claude_env(base_url: str, config_dir: Path, cap: Capture) -> dict[str, str]:
@@ -92,9 +132,11 @@ def claude_env(base_url: str, config_dir: Path, cap: Capture) -> dict[str, str]:
 
 def argv(cap: Capture, sessions: dict[str, str]) -> list[str]:
     args = [str(CLAUDE), "-p", "--output-format", "stream-json", "--verbose",
-            "--include-partial-messages", "--tools", "Read", "Grep", "Glob",
-            "--allowedTools", "Read", "Grep", "Glob", "--permission-mode", "dontAsk",
+            "--include-partial-messages", "--tools", *cap.tools,
+            "--allowedTools", *cap.tools, "--permission-mode", "dontAsk",
             "--disable-slash-commands"]
+    if cap.model:
+        args.append(f"--model={cap.model}")
     if cap.resume_of:
         args.append(f"--resume={sessions[cap.resume_of]}")
     return [*args, "--", cap.prompt]
@@ -142,28 +184,57 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=REPO / "tests" / "data" / "captures")
     parser.add_argument("--only", default="", help="comma-separated capture names")
     args = parser.parse_args()
-    wanted = set(filter(None, args.only.split(",")))
+    wanted = _needed_by(set(filter(None, args.only.split(",")))) or {c.name for c in CAPTURES}
     args.out.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(WORKDIR, ignore_errors=True)
     WORKDIR.mkdir(parents=True)
     (WORKDIR / "README.md").write_text(README)
-    base_url, server = start_simulator()
+    base_url, server, sim = start_simulator()
     sessions: dict[str, str] = {}
-    with tempfile.TemporaryDirectory(prefix="wx-claude-config-") as config_dir:
+    manifest_path = args.out / "manifest.json"
+    manifest = orjson.loads(manifest_path.read_bytes()) if manifest_path.exists() else {}
+    with tempfile.TemporaryDirectory(prefix="wx-claude-config-") as config_root:
         for cap in CAPTURES:
-            if wanted and cap.name not in wanted and cap.name not in _needed_by(wanted):
+            if cap.name not in wanted:
                 continue
-            data, code = run(cap, claude_env(base_url, Path(config_dir), cap), sessions)
+            config_dir = Path(config_root) / cap.config
+            config_dir.mkdir(exist_ok=True)
+            served_before = sim.seq
+            data, code = run(cap, claude_env(base_url, config_dir, cap), sessions)
+            time.sleep(0.3)  # a stream cut by the signal is billed when the server sees it close
             sessions[cap.name] = session_id(data) or ""
-            if not wanted or cap.name in wanted:
-                path = write(args.out, cap.name, data)
-                lines = data.count(b"\n")
-                print(f"{cap.name:12} exit={code:<4} lines={lines:<5} -> {path}")
+            path = write(args.out, cap.name, data)
+            manifest[cap.name] = _manifest_entry(cap, code, sim, served_before)
+            lines = data.count(b"\n")
+            print(f"{cap.name:16} exit={code:<4} lines={lines:<5} -> {path}")
+    manifest_path.write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2
+                                           | orjson.OPT_SORT_KEYS) + b"\n")
     server.should_exit = True
 
 
+def _manifest_entry(cap: Capture, code: int, sim: SimState, after: int) -> dict[str, Any]:
+    served = [e for e in sim.served if e["seq"] > after]
+    return {"order": CAPTURES.index(cap), "resume_of": cap.resume_of, "config": cap.config,
+            "exit_code": code,
+            "signal": None if cap.signal is None else signal.Signals(cap.signal).name,
+            "billed": billed_summary(served)}
+
+
 def _needed_by(wanted: set[str]) -> set[str]:
-    return {c.resume_of for c in CAPTURES if c.name in wanted and c.resume_of}
+    """The wanted captures, the rest of their config group, and every capture they resume,
+    transitively: all of them are recorded again, so resumed sessions stay whole."""
+    by_name = {c.name: c for c in CAPTURES}
+    needed: set[str] = set()
+    todo = [n for n in wanted if n in by_name]
+    while todo:
+        name = todo.pop()
+        if name in needed:
+            continue
+        needed.add(name)
+        cap = by_name[name]
+        todo += [cap.resume_of] if cap.resume_of else []
+        todo += [c.name for c in CAPTURES if cap.config != "main" and c.config == cap.config]
+    return needed
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ from app.services.turn_lifecycle import (
 )
 from app.taskqueue import turn_time_limit_s
 from app.vocab import JobState
+from tasks.billing import bill_ending
 from tasks.runtime import Clients, WorkerRuntime
 from workers.cli_command import ClaudeCommandOptions, build_cli_command, build_cli_env
 from workers.executor.base import Execution, ExitStatus, RunSpec
@@ -150,7 +151,9 @@ class _TurnRun:
             self.clients.cancels.forget(self.job_id)
         unsent = await self.feed.close()
         try:
-            await end_turn(self.clients.deps, self.job, self._ending([*unsent, *frames], status))
+            ending = await bill_ending(self._ending([*unsent, *frames], status), job=self.job,
+                                       stream=self.stream, window_s=self.settings.outage_window_s)
+            await end_turn(self.clients.deps, self.job, ending)
         except Exception:
             log.exception("job %s: its end is kept in the outbox until Redis and MongoDB "
                           "answer", self.job_id)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.pricing import TokenCounts
 from app.protocol import ModelUsage, Usage, UsageSummary
 from workers.stream_parser import AssistantMessage, CliMessage, ResultMessage, StreamEvent
 
@@ -48,6 +49,7 @@ class TokenTracker:
 
     def __init__(self) -> None:
         self._by_message: dict[str, dict[str, int]] = {}
+        self._split: dict[str, tuple[int, int]] = {}  # (1h cache writes, web searches)
         self._model_of: dict[str, str] = {}
         self.result: ResultMessage | None = None
 
@@ -71,8 +73,23 @@ class TokenTracker:
         seen = self._by_message.setdefault(message_id, dict.fromkeys(FIELDS, 0))
         for name, value in usage_from_api(raw).items():
             seen[name] = max(seen[name], value)
+        extra = TokenCounts.from_api(raw)
+        one_hour, searches = self._split.get(message_id, (0, 0))
+        self._split[message_id] = (max(one_hour, extra.cache_creation_1h_tokens),
+                                   max(searches, extra.web_search_requests))
         if model and not model.startswith("<"):
             self._model_of.setdefault(message_id, model)
+
+    def requests(self, fallback_model: str = "unknown") -> dict[str, list[TokenCounts]]:
+        """The usage of each API message seen, by model (a message of unknown model under
+        `fallback_model`); a subagent's messages appear here only in part."""
+        out: dict[str, list[TokenCounts]] = {}
+        for mid, seen in self._by_message.items():
+            one_hour, searches = self._split.get(mid, (0, 0))
+            counts = TokenCounts(**seen, cache_creation_1h_tokens=one_hour,
+                                 web_search_requests=searches)
+            out.setdefault(self._model_of.get(mid, fallback_model), []).append(counts)
+        return out
 
     @property
     def running(self) -> Usage:
@@ -84,15 +101,18 @@ class TokenTracker:
         return Usage(**totals)
 
     def summary(self) -> UsageSummary:
-        """Final usage from `result`, else what was seen (partial)."""
+        """Claude Code's figures from `result`, else what was seen (partial). On a resumed
+        turn `by_model` and the cost are the session's running totals: tasks/billing.py
+        makes the turn's own figures from them."""
         if self.result is None:
             return self._partial()
         by_model = {name: _model_usage(raw) for name, raw in self.result.model_usage.items()}
         counts = usage_from_api(self.result.usage)
         if not any(counts.values()) and by_model:
             counts = {name: sum(getattr(m, name) for m in by_model.values()) for name in FIELDS}
-        return UsageSummary(**counts, total_cost_usd=self.result.total_cost_usd,
-                            by_model=by_model, partial=False)
+        return UsageSummary.model_validate(
+            {**counts, "total_cost_usd": self.result.total_cost_usd, "by_model": by_model,
+             "partial": False})
 
     def _partial(self) -> UsageSummary:
         by_model: dict[str, ModelUsage] = {}

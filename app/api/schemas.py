@@ -10,8 +10,9 @@ from pydantic import BaseModel, Field
 from app.errors import ErrorCode
 from app.models import ChatMessage, ChatSession, Job, Project
 from app.protocol import UsageSummary
+from app.services.limit_outlook import LimitWarning, MonthOutlook
 from app.services.limits import LimitValues, TenantUse
-from app.services.usage import UsageReport, UsageRow
+from app.services.usage import UsageReport, UsageRow, UsageTable
 from app.vocab import Context, JobState
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "SessionPublic",
     "UsageReport",
     "UsageRow",
+    "UsageTable",
 ]
 
 
@@ -128,6 +130,9 @@ class MessagePublic(BaseModel):
 class LimitsPublic(BaseModel):
     limits: LimitValues
     use: TenantUse
+    warn_share: float = Field(description="the share of a limit past which the UI warns")
+    warnings: list[LimitWarning]
+    month: MonthOutlook
 
 
 class HealthPublic(BaseModel):

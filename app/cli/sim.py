@@ -19,11 +19,13 @@ def sim(
 
     import uvicorn
 
+    from app.pricing import load_price_table
     from app.settings import get_settings
     from workers.simulator import create_app
 
     settings = get_settings()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(name)s %(message)s")
-    app = create_app(chars_per_s=chars_per_s or settings.sim_chars_per_s)
+    app = create_app(chars_per_s=chars_per_s or settings.sim_chars_per_s,
+                     prices=load_price_table(settings.price_table))
     uvicorn.run(app, host=host or settings.sim_host, port=port or settings.sim_port,
                 log_level="warning")

@@ -1,6 +1,7 @@
 """Beanie documents (MongoDB). References are plain ObjectId fields, never `Link`
 (SecantusDB does not resolve DBRef paths)."""
 
+from app.models.billing import ClaudeSessionTotals
 from app.models.chat import ChatMessage, ChatSession
 from app.models.job import Job
 from app.models.project import Project
@@ -16,12 +17,14 @@ DOCUMENT_MODELS = [
     TokenUsageLog,
     SecurityEvent,
     TenantLimits,
+    ClaudeSessionTotals,
 ]
 
 __all__ = [
     "DOCUMENT_MODELS",
     "ChatMessage",
     "ChatSession",
+    "ClaudeSessionTotals",
     "Job",
     "Project",
     "SecurityEvent",

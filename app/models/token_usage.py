@@ -4,16 +4,21 @@ from beanie import Document, PydanticObjectId
 from pydantic import Field
 from pymongo import ASCENDING, DESCENDING, IndexModel
 
-from app.protocol import ModelUsage, utc_now
+from app.protocol import BillingBasis, ModelUsage, utc_now
 
 
 class TokenUsageLog(Document):
-    """Usage of one turn, upserted by job_id so a retried turn is never counted twice."""
+    """Usage of one turn, upserted by job_id so a retried turn is never counted twice.
+
+    The turn's own figures (README "Billing"): the token fields are the sums of `by_model`,
+    `total_cost_usd` the sum of its `cost_usd` (Claude Code's cost of the turn where it
+    reported one, else the price table's)."""
 
     job_id: PydanticObjectId
     tenant_id: str
     project_id: PydanticObjectId
     session_id: str
+    claude_session_id: str | None = None
     change_id: str | None = None
 
     input_tokens: int = 0
@@ -22,6 +27,12 @@ class TokenUsageLog(Document):
     cache_read_tokens: int = 0
 
     total_cost_usd: float = 0.0
+    claude_cost_usd: float | None = None
+    priced_cost_usd: float | None = None
+    price_version: str | None = None
+    unpriced_models: list[str] = Field(default_factory=list)
+    unpriced: bool = False
+    basis: BillingBasis | None = None
     model: str = ""
     by_model: dict[str, ModelUsage] = Field(default_factory=dict)
     partial: bool = False

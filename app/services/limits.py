@@ -11,7 +11,8 @@ from pydantic import BaseModel
 
 from app.errors import LimitExceeded
 from app.models import Job, TenantLimits, TokenUsageLog
-from app.protocol import TOKEN_FIELDS
+from app.protocol import TOKEN_FIELDS, UsageSummary
+from app.services.billing import bill_unbilled
 from app.settings import Settings
 from app.vocab import ACTIVE_STATES, JobState
 
@@ -142,14 +143,19 @@ async def current_use(*, tenant_id: str, now: datetime) -> TenantUse:
         active_session_ids=sorted({str(j["session_id"]) for j in active}),
     )
     logged = await _logged_totals(tenant_id, since=month_start(now), day=day_start(now))
-    running_usage: list[dict[str, Any]] = [
-        j.get("usage") or {} for j in active if j["state"] == JobState.RUNNING
-    ]
-    use.tokens_today = int(logged["tokens_today"]) + sum(_tokens(u) for u in running_usage)
-    use.cost_this_month_usd = logged["cost_month"] + sum(
-        float(u.get("total_cost_usd", 0.0) or 0.0) for u in running_usage
-    )
+    running = [_running_usage(j.get("usage")) for j in active
+               if j["state"] == JobState.RUNNING]
+    use.tokens_today = int(logged["tokens_today"]) + sum(u.total_tokens for u in running)
+    use.cost_this_month_usd = logged["cost_month"] + sum(u.total_cost_usd for u in running)
     return use
+
+
+def _running_usage(checkpoint: dict[str, Any] | None) -> UsageSummary:
+    """A running turn's usage so far, priced (its checkpoint carries no cost of its own)."""
+    if not checkpoint:
+        return UsageSummary()
+    summary = UsageSummary.model_validate(checkpoint)
+    return summary if summary.basis is not None else bill_unbilled(summary, None)
 
 
 async def _active_jobs(tenant_id: str) -> list[dict[str, Any]]:
@@ -174,7 +180,3 @@ async def _logged_totals(tenant_id: str, *, since: datetime, day: datetime) -> d
     row = rows[0] if rows else {}
     return {"cost_month": float(row.get("cost_month", 0.0)),
             "tokens_today": int(row.get("tokens_today", 0))}
-
-
-def _tokens(usage: dict[str, Any]) -> int:
-    return sum(int(usage.get(name, 0) or 0) for name in TOKEN_FIELDS)

@@ -36,7 +36,6 @@ from app.logging import log_context
 from app.metrics import record_turn_end
 from app.models import ChatMessage, ChatSession, Job, TokenUsageLog
 from app.protocol import (
-    TOKEN_FIELDS,
     CancelledFrame,
     ErrorFrame,
     ServerFrame,
@@ -45,6 +44,7 @@ from app.protocol import (
     utc_now,
 )
 from app.retry import is_transient, retrying
+from app.services.billing import usage_log_fields
 from app.services.dispatch import dispatch_next
 from app.services.outbox import Outbox, OutboxEntry
 from app.services.ports import TaskSender
@@ -278,16 +278,7 @@ async def _record(job: Job, ending: TurnEnding) -> None:
 
 async def _record_usage(job: Job, summary: UsageSummary, model: str | None) -> None:
     """Upsert the turn's TokenUsageLog by job_id: a retry never counts a turn twice."""
-    fields = {
-        "tenant_id": job.tenant_id,
-        "project_id": job.project_id,
-        "session_id": str(job.session_id),
-        **summary.model_dump(include=set(TOKEN_FIELDS)),
-        "total_cost_usd": summary.total_cost_usd,
-        "model": model or next(iter(summary.by_model), ""),
-        "by_model": {k: v.model_dump() for k, v in summary.by_model.items()},
-        "partial": summary.partial,
-    }
+    fields = usage_log_fields(job, summary, model)
     await TokenUsageLog.get_pymongo_collection().update_one(
         {"job_id": job.id}, {"$set": fields, "$setOnInsert": {"created_at": utc_now()}},
         upsert=True)

@@ -222,25 +222,65 @@ def test_network_lost_mid_turn_reconnects_and_resumes(
     _assert_full_answer_once(page, stack, turn)
 
 
-def test_usage_view_shows_the_turn_tokens(page: Any, stack: Stack) -> None:
+def test_usage_view_shows_the_turn_tokens(page: Any, stack: Stack, backend: Any,
+                                          tenant_id: str) -> None:
     project = stack.project()
     _open_chat(page, stack, project)
     _send(page, "Count my tokens #sim:text")
-    turn = _turn(page, 0)
-    _wait_status(turn, "done")
-    meter = turn.locator('[data-testid="token-meter"]')
+    first = _turn(page, 0)
+    _wait_status(first, "done")
+    _send(page, "And once more #sim:text")  # a resumed turn: Claude Code reports running totals
+    second = _turn(page, 1)
+    _wait_status(second, "done")
+    meter = first.locator('[data-testid="token-meter"]')
     turn_input = meter.locator('[data-field="input"]').inner_text().split()[-1]
-    turn_output = meter.locator('[data-field="output"]').inner_text().split()[-1]
+    costs = [_meter_cost(t) for t in (first, second)]
+    assert costs[1] < 1.5 * costs[0], f"the second turn shows the session's total: {costs}"
+    # past 80% of the monthly cost limit: the chat and the usage page warn
+    report = stack.http.get(f"/api/projects/{project}/token-usage").json()
+    spent = report["totals"]["cost_usd"]
+    _set_cost_limit(backend, tenant_id, spent / 0.85)
+    page.reload()
+    page.wait_for_selector('[data-testid="connection"][data-state="open"]')
+    warning = page.locator('[data-testid="limit-warning"]')
+    warning.wait_for()
+    assert "85% of your monthly cost limit" in warning.inner_text()
+    stack.shot(page, "1-chat-warning")
     page.click('[data-testid="usage-link"]')
     totals = page.locator('[data-testid="usage-totals"]')
     totals.wait_for()
-    report = stack.http.get(f"/api/projects/{project}/token-usage").json()
-    assert report["totals"]["turns"] == 1
-    assert totals.locator('[data-field="turns"]').inner_text() == "1"
-    assert totals.locator('[data-field="input_tokens"]').inner_text() == turn_input
-    assert totals.locator('[data-field="output_tokens"]').inner_text() == turn_output
-    assert turn_input.replace(",", "") == str(report["totals"]["input_tokens"])
-    assert page.locator('[data-testid="usage-chart"] rect').count() == 1
-    assert page.locator('[data-testid="usage-by-model"] tbody tr').count() >= 1
+    assert report["totals"]["turns"] == 2
+    assert totals.locator('[data-field="turns"]').inner_text() == "2"
+    assert totals.locator('[data-field="cost_usd"]').inner_text() == f"${spent:.2f}" or \
+        totals.locator('[data-field="cost_usd"]').inner_text() == f"${spent:.4f}"
+    assert int(turn_input.replace(",", "")) < report["totals"]["input_tokens"]
+    chart = page.locator('[data-testid="usage-chart"]')
+    assert chart.get_attribute("data-days") == "1"
+    assert chart.get_attribute("data-models") == "claude-opus-5-5"
+    chart.locator(".recharts-bar-rectangle").first.wait_for()
+    assert page.locator('[data-testid="usage-by-model"] tbody tr').count() == 1
     assert page.locator('[data-testid="usage-by-session"] tbody tr').count() == 1
-    stack.shot(page, "1-usage")
+    limits = stack.http.get("/api/limits").json()
+    burn = page.locator('[data-testid="burn-rate"]')
+    assert float(burn.get_attribute("data-cost") or "nan") == limits["month"]["cost_usd"]
+    assert float(burn.get_attribute("data-limit") or "nan") == pytest.approx(spent / 0.85)
+    assert "this month ends near" in burn.inner_text()
+    assert "85% of your monthly cost limit" in page.locator(
+        '[data-testid="limit-warning"]').inner_text()
+    page.select_option('[data-testid="period-select"]', "by_block")
+    block = page.locator('[data-testid="usage-by-period"] tbody tr')
+    assert block.count() == 1 and block.first.get_attribute("data-active") == "true"
+    stack.shot(page, "2-usage")
+
+
+def _meter_cost(turn: Any) -> float:
+    text = turn.locator('[data-testid="token-meter"] [data-field="cost"]').inner_text()
+    return float(text.split("$")[-1])
+
+
+def _set_cost_limit(backend: Any, tenant: str, usd: float) -> None:
+    from pymongo import MongoClient
+
+    with MongoClient(backend.settings.mongo_url) as mongo:
+        mongo[backend.settings.mongo_db].tenant_limits.update_one(
+            {"tenant_id": tenant}, {"$set": {"cost_per_month_usd": usd}}, upsert=True)

@@ -209,3 +209,43 @@ async def test_health_ready_metrics_openapi(api: ApiEnv) -> None:
         assert path in spec["paths"], path
     chat = spec["paths"]["/api/projects/{project_id}/chat"]["post"]
     assert {"202", "404", "422", "429"} <= set(chat["responses"])
+
+
+async def test_usage_by_grouping_and_limits_outlook(api: ApiEnv) -> None:
+    from bson import ObjectId
+
+    from app.protocol import utc_now
+
+    tenant = new_tenant()
+    pid = await _project(api, tenant)
+    now = utc_now()
+    for cost, model in [(120.0, "claude-opus-5-5"), (50.0, "claude-haiku-5-5")]:
+        api.db.token_usage_logs.insert_one({
+            "job_id": ObjectId(), "tenant_id": tenant, "project_id": ObjectId(pid),
+            "session_id": "s1", "input_tokens": 10, "output_tokens": 0,
+            "cache_creation_tokens": 0, "cache_read_tokens": 0, "total_cost_usd": cost,
+            "claude_cost_usd": cost, "priced_cost_usd": cost, "unpriced": False,
+            "model": model, "by_model": {model: {"input_tokens": 10, "cost_usd": cost}},
+            "partial": False, "created_at": now})
+    async with api.client(tenant) as client:
+        table = (await client.get("/api/usage", params={"by": "model"})).json()
+        assert {r["key"]: r["cost_usd"] for r in table["rows"]} == {
+            "claude-haiku-5-5": 50.0, "claude-opus-5-5": 120.0}
+        assert table["by"] == "model" and table["total"]["cost_usd"] == 170.0
+        blocks = (await client.get("/api/usage", params={"by": "block",
+                                                         "project_id": pid})).json()
+        assert len(blocks["rows"]) == 1 and blocks["rows"][0]["active"]
+        old = (await client.get("/api/usage", params={"until": "2020-01-01"})).json()
+        assert old["rows"] == [] and old["total"]["turns"] == 0
+        assert (await client.get("/api/usage", params={"by": "year"})).json()["code"] == \
+            "bad_request"
+        missing = await client.get("/api/usage", params={"project_id": str(ObjectId())})
+        assert missing.status_code == 404 and missing.json()["code"] == "not_found"
+        limits = (await client.get("/api/limits")).json()
+    assert limits["use"]["cost_this_month_usd"] == 170.0
+    assert limits["warn_share"] == 0.8
+    assert [w["limit"] for w in limits["warnings"]] == ["cost_per_month_usd"]
+    month = limits["month"]
+    assert month["cost_usd"] == 170.0 and month["limit_usd"] == limits["limits"][
+        "cost_per_month_usd"]
+    assert month["projected_usd"] >= 170.0 and month["burn_rate_usd_per_day"] > 0

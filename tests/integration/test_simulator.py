@@ -138,3 +138,58 @@ def test_real_claude_usage_matches_the_simulator(sim_url: str, claude_bin: Path,
     for key, value in served[0]["usage"].items():
         assert result["usage"][key] == value, key
     assert "simulated" in result["result"]
+
+
+def _claude(claude_bin: Path, sim_url: str, home: Path, *args: str) -> subprocess.Popen[bytes]:
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(home), "ANTHROPIC_BASE_URL": sim_url,
+           "ANTHROPIC_API_KEY": "sk-ant-sim-test", "CLAUDE_CODE_MAX_RETRIES": "0",
+           "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1", "CLAUDE_CONFIG_DIR": str(home / "c")}
+    return subprocess.Popen(
+        [str(claude_bin), "-p", "--output-format", "stream-json", "--verbose",
+         "--include-partial-messages", "--permission-mode", "dontAsk",
+         "--disable-slash-commands", *args], cwd=home, env=env, stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL)
+
+
+def test_billed_per_claude_session_with_a_subagent_on_a_second_model(
+        sim_url: str, claude_bin: Path, tmp_path: Path) -> None:
+    (tmp_path / "README.md").write_text("# demo\n")
+    tools = ["Read", "Grep", "Glob", "Agent"]
+    proc = _claude(claude_bin, sim_url, tmp_path, "--tools", *tools, "--allowedTools", *tools,
+                   "--", "Delegate the summary #sim:task")
+    out, _ = proc.communicate(timeout=120)
+    result = orjson.loads(out.splitlines()[-1])
+    assert result["subtype"] == "success", result
+    billed = httpx.get(f"{sim_url}/_sim/billed",
+                       params={"session": result["session_id"]}).json()
+    assert billed["pending"] == 0 and not billed["unpriced"]
+    assert sorted(billed["by_model"]) == sorted(result["modelUsage"]) == [
+        "claude-haiku-5-5", "claude-opus-5-5"]
+    for model, usage in result["modelUsage"].items():
+        mine = billed["by_model"][model]
+        assert (mine["input_tokens"], mine["output_tokens"], mine["cache_read_tokens"]) == (
+            usage["inputTokens"], usage["outputTokens"], usage["cacheReadInputTokens"])
+        assert mine["usd"] == pytest.approx(usage["costUSD"], rel=0.01)
+    served = httpx.get(f"{sim_url}/_sim/served", params={"session": result["session_id"]}).json()
+    agents = {s["model"]: bool(s["agent_id"]) for s in served}
+    assert agents == {"claude-opus-5-5": False, "claude-haiku-5-5": True}
+
+
+def test_an_answer_cut_by_sigint_is_billed_for_what_was_sent(
+        sim_url: str, claude_bin: Path, tmp_path: Path) -> None:
+    import signal
+    import time
+
+    proc = _claude(claude_bin, sim_url, tmp_path, "--tools", "Read", "--", "long #sim:slow")
+    assert proc.stdout is not None
+    head = b""
+    while b"text_delta" not in head:
+        head += proc.stdout.readline()
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=60)
+    result = orjson.loads(out.splitlines()[-1])
+    time.sleep(0.3)
+    [entry] = httpx.get(f"{sim_url}/_sim/served", params={"session": result["session_id"]}).json()
+    full = entry["usage"]["output_tokens"]
+    assert 0 < entry["billed_usage"]["output_tokens"] < full and entry["billed_usd"] > 0

@@ -59,3 +59,15 @@ def expected_usage(name: str) -> tuple[dict[str, int], bool]:
         for theirs, ours in _API.items():
             entry[ours] = max(entry[ours], int(raw.get(theirs) or 0))
     return {k: sum(e[k] for e in seen.values()) for k in _API.values()}, True
+
+
+def manifest() -> dict[str, Any]:
+    """How each capture was recorded (resumed turn, config dir, signal, exit code) and what
+    the simulator billed for it (scripts/record_captures.py)."""
+    data: dict[str, Any] = orjson.loads((CAPTURES_DIR / "manifest.json").read_bytes())
+    return data
+
+
+def recording_order() -> list[str]:
+    entries = manifest()
+    return sorted(entries, key=lambda name: entries[name]["order"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -13,6 +14,14 @@ from workers.simulator.scenarios import ERRORS, Block, Plan
 
 _TICK_S = 0.03
 _MIDFAIL_FRACTION = 0.4
+
+
+@dataclass
+class Meter:
+    """What one streamed answer has sent so far: what the API bills when a client leaves."""
+
+    chars: int = 0  # text and tool-input characters sent
+    finished: bool = False  # the message_delta with the final usage was sent
 
 
 def message_id() -> str:
@@ -69,8 +78,10 @@ def _chunks(text: str, rate: float) -> tuple[list[str], float]:
     return [text[i:i + size] for i in range(0, len(text), size)] or [""], size / rate
 
 
-async def stream_message(plan: Plan, model: str, rate: float) -> AsyncIterator[bytes]:
+async def stream_message(plan: Plan, model: str, rate: float,
+                         meter: Meter | None = None) -> AsyncIterator[bytes]:
     """The streaming answer; a `midfail` plan breaks off with an `error` event."""
+    meter = meter if meter is not None else Meter()
     start_usage = {**plan.usage, "output_tokens": 1}
     yield sse("message_start", {"type": "message_start", "message": {
         "id": message_id(), "type": "message", "role": "assistant", "model": model,
@@ -80,23 +91,26 @@ async def stream_message(plan: Plan, model: str, rate: float) -> AsyncIterator[b
     for index, block in enumerate(plan.blocks):
         yield sse("content_block_start", {"type": "content_block_start", "index": index,
                                           "content_block": _block_start(block)})
-        async for chunk in _deltas(plan, block, index, pace):
+        async for chunk in _deltas(plan, block, index, pace, meter):
             yield chunk
         if plan.midfail:
             return
         if plan.stall_s:
             await asyncio.sleep(plan.stall_s)
         yield sse("content_block_stop", {"type": "content_block_stop", "index": index})
+    meter.finished = True
     yield sse("message_delta", {"type": "message_delta",
                                 "delta": {"stop_reason": plan.stop_reason, "stop_sequence": None},
                                 "usage": {"output_tokens": plan.usage["output_tokens"]}})
     yield sse("message_stop", {"type": "message_stop"})
 
 
-async def _deltas(plan: Plan, block: Block, index: int, pace: float) -> AsyncIterator[bytes]:
+async def _deltas(plan: Plan, block: Block, index: int, pace: float,
+                  meter: Meter) -> AsyncIterator[bytes]:
     if block.kind == "tool_use":
         raw = orjson.dumps(block.tool_input).decode()
         for part in (raw[: len(raw) // 2], raw[len(raw) // 2:]):
+            meter.chars += len(part)
             yield sse("content_block_delta", {"type": "content_block_delta", "index": index,
                                               "delta": {"type": "input_json_delta",
                                                         "partial_json": part}})
@@ -104,6 +118,7 @@ async def _deltas(plan: Plan, block: Block, index: int, pace: float) -> AsyncIte
     chunks, pause = _chunks(block.text, pace)
     stop_at = max(1, int(len(chunks) * _MIDFAIL_FRACTION)) if plan.midfail else len(chunks)
     for chunk in chunks[:stop_at]:
+        meter.chars += len(chunk)
         yield sse("content_block_delta", {"type": "content_block_delta", "index": index,
                                           "delta": {"type": "text_delta", "text": chunk}})
         if pause:

@@ -6,8 +6,9 @@ turn's first user text, and its step is the number of tool round trips so far.
 
 Usage numbers are deterministic: `input_tokens = 7 + 13 * len(messages)`,
 `cache_creation_input_tokens = 1200` on a turn's first call else 200,
-`cache_read_input_tokens = 3400 + 100 * len(messages)`, `output_tokens` =
-ceil(chars of the answer / 4) (text plus the tool input JSON).
+`cache_read_input_tokens = 3400 + 100 * len(messages)` (150,000 more for `long`, past a
+long-context price tier), `output_tokens` = ceil(chars of the answer / 4) (text plus the
+tool input JSON).
 """
 
 from __future__ import annotations
@@ -20,8 +21,12 @@ from typing import Any
 import orjson
 
 SCENARIOS = frozenset(
-    {"text", "tool", "401", "429", "500", "529", "slow", "stall", "midfail", "huge"}
+    {"text", "tool", "tools", "task", "long", "401", "429", "500", "529", "slow", "stall",
+     "midfail", "huge"}
 )
+LONG_CONTEXT_TOKENS = 150_000  # extra cache reads of a `long` request
+SUBAGENT_MODEL = "haiku"  # the `task` scenario's subagent runs on this model alias
+_SUBAGENT_TOOLS = ("Agent", "Task")  # the subagent tool's API name (2.1.332: Agent)
 _STALL_S = 120.0  # long past any idle watchdog a test sets
 _DIRECTIVE = re.compile(r"#sim:([a-z0-9]+)")
 _FILE = re.compile(r"(?<![\w#:])(/?[\w.\-/]+\.(?:md|txt|py|json|toml|cfg|ini|yaml|yml|ts|js))\b")
@@ -62,6 +67,7 @@ class Plan:
     midfail: bool = False
     stall_s: float = 0.0  # silence after the first block's text, before it ends
     side: bool = False
+    long_context: bool = False
     usage: dict[str, int] = field(default_factory=dict)
 
 
@@ -108,11 +114,13 @@ def is_side_request(body: dict[str, Any]) -> bool:
     return "tools" not in body and "Claude Code" not in system
 
 
-def usage_for(messages_count: int, step: int, output_chars: int) -> dict[str, int]:
+def usage_for(messages_count: int, step: int, output_chars: int,
+              long_context: bool = False) -> dict[str, int]:
     return {
         "input_tokens": 7 + 13 * messages_count,
         "cache_creation_input_tokens": 1200 if step == 0 else 200,
-        "cache_read_input_tokens": 3400 + 100 * messages_count,
+        "cache_read_input_tokens": 3400 + 100 * messages_count
+        + (LONG_CONTEXT_TOKENS if long_context else 0),
         "output_tokens": max(1, math.ceil(output_chars / 4)),
     }
 
@@ -133,11 +141,29 @@ def plan_for(body: dict[str, Any]) -> Plan:
 
 def _with_usage(plan: Plan, messages: list[dict[str, Any]], step: int) -> Plan:
     chars = sum(b.size for b in plan.blocks)
-    return Plan(**{**plan.__dict__, "usage": usage_for(len(messages), step, chars)})
+    usage = usage_for(len(messages), step, chars, plan.long_context)
+    return Plan(**{**plan.__dict__, "usage": usage})
 
 
 def _text_plan(name: str, text: str, messages: list[Any], step: int, body: Any) -> Plan:
     return Plan(name, (Block("text", text=markdown_answer(text)),))
+
+
+def _long_plan(name: str, text: str, messages: list[Any], step: int, body: Any) -> Plan:
+    return Plan(name, (Block("text", text=markdown_answer(text)),), long_context=True)
+
+
+def _tools_plan(name: str, text: str, messages: list[Any], step: int, body: Any) -> Plan:
+    """Read, then Glob, then Grep, then answer: four API calls in one turn."""
+    calls = (("Read", {"file_path": _tool_path(text, body)}), ("Glob", {"pattern": "**/*.md"}),
+             ("Grep", {"pattern": "demo", "output_mode": "files_with_matches"}))
+    if step < len(calls):
+        tool, tool_input = calls[step]
+        blocks = (Block("text", text=f"Step {step + 1}: {tool}."),
+                  Block("tool_use", tool=tool, tool_input=tool_input,
+                        tool_use_id=f"toolu_sim_{len(messages):04d}"))
+        return Plan(name, blocks, stop_reason="tool_use")
+    return Plan(name, (Block("text", text="I read, listed and searched the project. Done."),))
 
 
 def _slow_plan(name: str, text: str, messages: list[Any], step: int, body: Any) -> Plan:
@@ -170,6 +196,26 @@ def _tool_plan(name: str, text: str, messages: list[Any], step: int, body: Any) 
     quoted = _last_tool_result(messages)[:300]
     answer = "I read the file. It begins with:\n\n```\n" + quoted + "\n```\n\nThat is all I needed."
     return Plan(name, (Block("text", text=answer),))
+
+
+def _task_plan(name: str, text: str, messages: list[Any], step: int, body: Any) -> Plan:
+    """Hand a Read-and-summarise job to a subagent on a second model, then report."""
+    if step == 0:
+        tool = _offered_tool(body, _SUBAGENT_TOOLS)
+        brief = {"description": "Summarise the readme", "subagent_type": "general-purpose",
+                 "prompt": "Read README.md and summarise it #sim:tool",
+                 "model": SUBAGENT_MODEL, "run_in_background": False}
+        blocks = (Block("text", text="I will ask a subagent to read the readme."),
+                  Block("tool_use", tool=tool, tool_input=brief,
+                        tool_use_id=f"toolu_sim_{len(messages):04d}"))
+        return Plan(name, blocks, stop_reason="tool_use")
+    report = _last_tool_result(messages)[:300]
+    return Plan(name, (Block("text", text="The subagent reported:\n\n" + report),))
+
+
+def _offered_tool(body: Any, names: tuple[str, ...]) -> str:
+    offered = {str(t.get("name")) for t in body.get("tools") or [] if isinstance(t, dict)}
+    return next((n for n in names if n in offered), names[0])
 
 
 def _tool_path(text: str, body: Any) -> str:
@@ -214,6 +260,9 @@ def markdown_answer(prompt: str) -> str:
 _BUILDERS = {
     "text": _text_plan,
     "tool": _tool_plan,
+    "task": _task_plan,
+    "tools": _tools_plan,
+    "long": _long_plan,
     "slow": _slow_plan,
     "stall": _stall_plan,
     "midfail": _midfail_plan,

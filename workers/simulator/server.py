@@ -7,6 +7,7 @@ import logging
 import math
 import time
 from collections import deque
+from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
@@ -15,22 +16,28 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from workers.simulator.events import error_body, full_message, stream_message
+from app.pricing import PriceTable, load_price_table
+from workers.simulator.billing import bill, billed_summary
+from workers.simulator.events import Meter, error_body, full_message, stream_message
 from workers.simulator.scenarios import Plan, plan_for
 
 log = logging.getLogger("wx.simulator")
 
 RATE_LIMIT_RESET_S = 3600
-_LOG_SIZE = 200
+_LOG_SIZE = 5000
+SESSION_HEADER = "x-claude-code-session-id"  # Claude Code's session id, on every request
+AGENT_HEADER = "x-claude-code-agent-id"  # set on a subagent's requests
 
 
 class SimState:
-    """What the simulator remembers: the requests it served, and midfails already done."""
+    """What the simulator remembers: the requests it served and billed, midfails done."""
 
-    def __init__(self, chars_per_s: float) -> None:
+    def __init__(self, chars_per_s: float, prices: PriceTable) -> None:
         self.chars_per_s = chars_per_s
+        self.prices = prices
         self.failed: set[str] = set()
         self.served: deque[dict[str, Any]] = deque(maxlen=_LOG_SIZE)
+        self.seq = 0
 
 
 def _authorized(request: Request) -> bool:
@@ -63,10 +70,25 @@ async def root(request: Request) -> Response:
     return JSONResponse({"simulator": "wxcode", "ok": True})
 
 
-async def served(request: Request) -> Response:
-    """Test helper: what the simulator answered, newest last."""
+def _selected(request: Request) -> list[dict[str, Any]]:
+    """The served log, filtered by `?after=<seq>` and `?session=<Claude session id>`."""
     state: SimState = request.app.state.sim
-    return JSONResponse(list(state.served))
+    after = int(request.query_params.get("after") or 0)
+    session = request.query_params.get("session")
+    return [e for e in state.served
+            if e["seq"] > after and (session is None or e["session_id"] == session)]
+
+
+async def served(request: Request) -> Response:
+    """Test helper: what the simulator answered and billed, oldest first."""
+    return JSONResponse(_selected(request))
+
+
+async def billed(request: Request) -> Response:
+    """Test helper: what the simulator billed (USD, per model) for the selected requests."""
+    state: SimState = request.app.state.sim
+    return JSONResponse({**billed_summary(_selected(request)), "last_seq": state.seq,
+                         "price_version": state.prices.version})
 
 
 async def count_tokens(request: Request) -> Response:
@@ -88,17 +110,29 @@ async def messages(request: Request) -> Response:
     model = str(body.get("model") or "claude-sim")
     stream = bool(body.get("stream"))
     plan = _midfail_once(state, plan, body, stream)
-    _record(state, plan, model, stream)
+    entry = _record(state, plan, model, stream, request)
     if plan.error_status is not None:
         headers = rate_limit_headers() if plan.error_status == 429 else None
         return _error(plan.error_status, headers=headers)
     if not stream:
+        bill(entry, plan, state.prices, Meter(finished=True))
         return JSONResponse(full_message(plan, model))
     return StreamingResponse(
-        stream_message(plan, model, state.chars_per_s),
+        _billed_stream(state, entry, plan, model),
         media_type="text/event-stream",
         headers={"cache-control": "no-cache", "request-id": "req_sim"},
     )
+
+
+async def _billed_stream(state: SimState, entry: dict[str, Any], plan: Plan,
+                         model: str) -> AsyncIterator[bytes]:
+    """The streamed answer, billed for what was sent when it ends or the client leaves."""
+    meter = Meter()
+    try:
+        async for chunk in stream_message(plan, model, state.chars_per_s, meter):
+            yield chunk
+    finally:
+        bill(entry, plan, state.prices, meter)
 
 
 def _midfail_once(state: SimState, plan: Plan, body: dict[str, Any], stream: bool) -> Plan:
@@ -112,11 +146,20 @@ def _midfail_once(state: SimState, plan: Plan, body: dict[str, Any], stream: boo
     return Plan(**{**plan.__dict__, "midfail": False})
 
 
-def _record(state: SimState, plan: Plan, model: str, stream: bool) -> None:
-    entry = {"scenario": plan.scenario, "side": plan.side, "model": model, "stream": stream,
-             "midfail": plan.midfail, "error_status": plan.error_status, "usage": plan.usage}
+def _record(state: SimState, plan: Plan, model: str, stream: bool,
+            request: Request) -> dict[str, Any]:
+    state.seq += 1
+    entry: dict[str, Any] = {
+        "seq": state.seq, "scenario": plan.scenario, "side": plan.side, "model": model,
+        "stream": stream, "midfail": plan.midfail, "error_status": plan.error_status,
+        "usage": plan.usage, "session_id": request.headers.get(SESSION_HEADER),
+        "agent_id": request.headers.get(AGENT_HEADER),
+        "billed_usage": None, "billed_usd": 0.0 if plan.error_status else None,
+        "priced": True,
+    }
     state.served.append(entry)
     log.info("messages %s", orjson.dumps(entry).decode())
+    return entry
 
 
 async def fallback(request: Request) -> Response:
@@ -124,14 +167,16 @@ async def fallback(request: Request) -> Response:
     return _error(404, f"Not found: {request.url.path}")
 
 
-def create_app(*, chars_per_s: float = 2000.0) -> Starlette:
-    """The simulator as an ASGI app."""
+def create_app(*, chars_per_s: float = 2000.0, prices: PriceTable | None = None) -> Starlette:
+    """The simulator as an ASGI app; it bills each request with `prices` (default: the
+    packaged price table)."""
     app = Starlette(routes=[
         Route("/", root, methods=["GET", "HEAD"]),
         Route("/_sim/served", served, methods=["GET"]),
+        Route("/_sim/billed", billed, methods=["GET"]),
         Route("/v1/messages", messages, methods=["POST"]),
         Route("/v1/messages/count_tokens", count_tokens, methods=["POST"]),
         Route("/{path:path}", fallback, methods=["GET", "POST", "PUT", "DELETE", "HEAD"]),
     ])
-    app.state.sim = SimState(chars_per_s)
+    app.state.sim = SimState(chars_per_s, prices or load_price_table())
     return app

@@ -4,10 +4,12 @@ import Link from "next/link";
 import { useEffect, useRef } from "react";
 
 import { useChat } from "@/hooks/useChat";
+import { useLimits } from "@/hooks/useLimits";
 import { isActive, queuePosition } from "@/lib/chat-state";
 import { describeError } from "@/lib/errors";
 import { Composer } from "./composer";
 import { ErrorBanner } from "./error-banner";
+import { LimitWarnings } from "./limits-panel";
 import { SessionsList } from "./sessions-list";
 import { TurnView } from "./turn-view";
 
@@ -25,6 +27,7 @@ export function ChatView({ projectId, initialSessionId }: { projectId: string; i
   const endRef = useRef<HTMLDivElement>(null);
   const finished = state.turns.filter((t) => !isActive(t)).length;
   const running = state.turns.find((t) => t.status === "running" && t.jobId);
+  const limits = useLimits(finished);
 
   useEffect(() => {
     if (connection === "unauthorized") window.location.href = "/login";
@@ -69,6 +72,7 @@ export function ChatView({ projectId, initialSessionId }: { projectId: string; i
             </Link>
           </span>
         </div>
+        {limits && <LimitWarnings limits={limits} />}
         <div className="turns" data-testid="turns">
           {state.turns.length === 0 && (
             <p className="muted empty">Ask Claude about this project. Pick a context, then send.</p>

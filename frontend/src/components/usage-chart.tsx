@@ -1,34 +1,44 @@
-/** Tokens by day as SVG bars (no chart library). */
-import type { UsageRow } from "@/lib/api/client";
+"use client";
+/** Cost (or tokens) by day, one stacked bar segment per model (recharts). */
+import { useState } from "react";
+import { Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
 
-const fmt = new Intl.NumberFormat("en-US", { notation: "compact" });
+import { barsByDayAndModel, type ChartMetric, type UsageRow } from "@/lib/usage-data";
+
+const COLORS = ["#2f6fde", "#e07b39", "#3a9d5d", "#9b59b6", "#c93c3c", "#6b7483"];
+const compact = new Intl.NumberFormat("en-US", { notation: "compact" });
+
+function formatValue(metric: ChartMetric, value: number): string {
+  return metric === "cost_usd" ? `$${value.toFixed(value < 1 ? 4 : 2)}` : compact.format(value);
+}
 
 export function UsageChart({ rows }: { rows: UsageRow[] }) {
+  const [metric, setMetric] = useState<ChartMetric>("cost_usd");
   if (rows.length === 0) return <p className="muted">No usage yet.</p>;
-  const width = 640;
-  const height = 180;
-  const pad = 28;
-  const max = Math.max(...rows.map((r) => r.total_tokens), 1);
-  const slot = (width - pad) / rows.length;
-  const bar = Math.min(48, slot * 0.7);
+  const { bars, models } = barsByDayAndModel(rows, metric);
   return (
-    <svg viewBox={`0 0 ${width} ${height + 30}`} className="chart" role="img" aria-label="Tokens by day" data-testid="usage-chart">
-      <line x1={pad} y1={height} x2={width} y2={height} className="axis" />
-      <text x={0} y={12} className="tick">{fmt.format(max)}</text>
-      {rows.map((row, i) => {
-        const h = Math.max(1, (row.total_tokens / max) * (height - 20));
-        const x = pad + i * slot + (slot - bar) / 2;
-        return (
-          <g key={row.key} data-day={row.key}>
-            <rect x={x} y={height - h} width={bar} height={h} className="bar">
-              <title>{`${row.key}: ${row.total_tokens} tokens, $${row.cost_usd.toFixed(4)}`}</title>
-            </rect>
-            <text x={x + bar / 2} y={height + 16} textAnchor="middle" className="tick">
-              {row.key.slice(5)}
-            </text>
-          </g>
-        );
-      })}
-    </svg>
+    <div data-testid="usage-chart" data-metric={metric} data-days={bars.length} data-models={models.join(",")}>
+      <div className="row">
+        {(["cost_usd", "total_tokens"] as const).map((m) => (
+          <label key={m} className="small">
+            <input type="radio" name="metric" checked={metric === m} onChange={() => setMetric(m)} data-testid={`metric-${m}`} />{" "}
+            {m === "cost_usd" ? "cost" : "tokens"}
+          </label>
+        ))}
+      </div>
+      <ResponsiveContainer width="100%" height={260}>
+        <BarChart data={bars} margin={{ top: 8, right: 16, bottom: 4, left: 8 }}>
+          <CartesianGrid strokeDasharray="3 3" vertical={false} />
+          <XAxis dataKey="day" tickFormatter={(day: string) => day.slice(5)} fontSize={11} />
+          <YAxis tickFormatter={(v: number) => formatValue(metric, v)} fontSize={11} width={64} />
+          <Tooltip formatter={(v) => formatValue(metric, Number(v))} />
+          <Legend />
+          {models.map((model, i) => (
+            <Bar key={model} dataKey={model} stackId="day" fill={COLORS[i % COLORS.length]} maxBarSize={56}
+              isAnimationActive={false} />
+          ))}
+        </BarChart>
+      </ResponsiveContainer>
+    </div>
   );
 }

@@ -58,7 +58,8 @@ export interface paths {
         };
         /**
          * Limits
-         * @description The tenant's limits and current use.
+         * @description The tenant's limits, current use, the limits past the warning share, and the month's
+         *     burn rate and projected cost.
          */
         get: operations["limits_api_limits_get"];
         put?: never;
@@ -162,7 +163,8 @@ export interface paths {
         };
         /**
          * Token Usage
-         * @description Totals and breakdowns by session, model and day (UTC).
+         * @description Totals and breakdowns by session, model, day, week, month, 5-hour block, and by day
+         *     and model (UTC).
          */
         get: operations["token_usage_api_projects__project_id__token_usage_get"];
         put?: never;
@@ -185,6 +187,27 @@ export interface paths {
          * @description The session's messages, oldest first (assistant text as sanitized).
          */
         get: operations["list_messages_api_sessions__session_id__messages_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Usage
+         * @description The tenant's usage grouped by day, week, month, session, model, 5-hour block or
+         *     project, with the total (what `wxrunner usage report` prints).
+         */
+        get: operations["usage_api_usage_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -304,6 +327,11 @@ export interface components {
          * @enum {string}
          */
         ErrorCode: "input_blocked" | "limit_exceeded" | "not_found" | "bad_request" | "unauthorized" | "executor_failed" | "claude_error" | "worker_lost" | "worker_shutdown" | "timeout" | "unavailable" | "internal";
+        /**
+         * Grouping
+         * @enum {string}
+         */
+        Grouping: "day" | "week" | "month" | "session" | "model" | "block" | "tenant" | "project";
         /** HealthPublic */
         HealthPublic: {
             /**
@@ -355,7 +383,15 @@ export interface components {
         /** LimitsPublic */
         LimitsPublic: {
             limits: components["schemas"]["LimitValues"];
+            month: components["schemas"]["MonthOutlook"];
             use: components["schemas"]["TenantUse"];
+            /**
+             * Warn Share
+             * @description the share of a limit past which the UI warns
+             */
+            warn_share: number;
+            /** Warnings */
+            warnings: components["schemas"]["LimitWarning"][];
         };
         /**
          * LimitValues
@@ -370,6 +406,20 @@ export interface components {
             running_turns: number;
             /** Tokens Per Day */
             tokens_per_day: number;
+        };
+        /**
+         * LimitWarning
+         * @description A limit the tenant has used more than the warning share of.
+         */
+        LimitWarning: {
+            /** Allowed */
+            allowed: number;
+            /** Limit */
+            limit: string;
+            /** Share */
+            share: number;
+            /** Used */
+            used: number;
         };
         /** MessagePublic */
         MessagePublic: {
@@ -389,7 +439,7 @@ export interface components {
         };
         /**
          * ModelUsage
-         * @description One model's share of a turn, with Claude Code's cost estimate for it.
+         * @description One model's share of a turn and what it cost.
          */
         ModelUsage: {
             /**
@@ -403,7 +453,13 @@ export interface components {
              */
             cache_read_tokens: number;
             /**
+             * Claude Cost Usd
+             * @description Claude Code's estimate
+             */
+            claude_cost_usd?: number | null;
+            /**
              * Cost Usd
+             * @description the cost counted for this share: Claude Code's when it reported one, else priced from the price table
              * @default 0
              */
             cost_usd: number;
@@ -417,6 +473,44 @@ export interface components {
              * @default 0
              */
             output_tokens: number;
+            /**
+             * Priced Cost Usd
+             * @description recomputed from the price table; None: model not in it
+             */
+            priced_cost_usd?: number | null;
+        };
+        /**
+         * MonthOutlook
+         * @description This calendar month's cost (UTC) and where it is heading at the rate so far.
+         */
+        MonthOutlook: {
+            /** Burn Rate Usd Per Day */
+            burn_rate_usd_per_day: number;
+            /** Cost Usd */
+            cost_usd: number;
+            /** Days */
+            days: number;
+            /** Elapsed Days */
+            elapsed_days: number;
+            /**
+             * End
+             * Format: date-time
+             */
+            end: string;
+            /** Limit Usd */
+            limit_usd: number;
+            /**
+             * Projected Share
+             * @description projected cost / the monthly cost limit
+             */
+            projected_share: number;
+            /** Projected Usd */
+            projected_usd: number;
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
         };
         /** ProjectCreate */
         ProjectCreate: {
@@ -497,22 +591,35 @@ export interface components {
         };
         /**
          * UsageReport
-         * @description Totals and breakdowns of a project's usage.
+         * @description Totals and every grouping of a project's usage.
          */
         UsageReport: {
+            /** By Block */
+            by_block: components["schemas"]["UsageRow"][];
             /** By Day */
             by_day: components["schemas"]["UsageRow"][];
+            /** By Day Model */
+            by_day_model: components["schemas"]["UsageRow"][];
             /** By Model */
             by_model: components["schemas"]["UsageRow"][];
+            /** By Month */
+            by_month: components["schemas"]["UsageRow"][];
             /** By Session */
             by_session: components["schemas"]["UsageRow"][];
+            /** By Week */
+            by_week: components["schemas"]["UsageRow"][];
             totals: components["schemas"]["UsageRow"];
         };
         /**
          * UsageRow
-         * @description Usage summed over a group (a session, a model, a day, or everything).
+         * @description Usage summed over a group (a day, a model, a session, ... or everything).
          */
         UsageRow: {
+            /**
+             * Active
+             * @default false
+             */
+            active: boolean;
             /**
              * Cache Creation Tokens
              * @default 0
@@ -524,10 +631,18 @@ export interface components {
              */
             cache_read_tokens: number;
             /**
+             * Claude Cost Usd
+             * @default 0
+             */
+            claude_cost_usd: number;
+            /**
              * Cost Usd
+             * @description Claude Code's cost where it reported one, else the price table's: the figure limits count
              * @default 0
              */
             cost_usd: number;
+            /** End */
+            end?: string | null;
             /**
              * Input Tokens
              * @default 0
@@ -539,10 +654,39 @@ export interface components {
              */
             key: string;
             /**
+             * Model
+             * @description set in the by-day-and-model rows
+             */
+            model?: string | null;
+            /** Models */
+            models?: string[];
+            /**
              * Output Tokens
              * @default 0
              */
             output_tokens: number;
+            /**
+             * Partial Turns
+             * @description turns that ended without a result
+             * @default 0
+             */
+            partial_turns: number;
+            /**
+             * Priced Cost Usd
+             * @description the price table's cost of the turns it prices whole (see unpriced_turns)
+             * @default 0
+             */
+            priced_cost_usd: number;
+            /**
+             * Projected Cost Usd
+             * @description an active block's cost at its end, at the rate so far
+             */
+            projected_cost_usd?: number | null;
+            /**
+             * Start
+             * @description a block's start (UTC)
+             */
+            start?: string | null;
             /**
              * Total Tokens
              * @default 0
@@ -553,12 +697,21 @@ export interface components {
              * @default 0
              */
             turns: number;
+            /**
+             * Unpriced Turns
+             * @description turns with a model the table lacks
+             * @default 0
+             */
+            unpriced_turns: number;
         };
         /**
          * UsageSummary
-         * @description Final usage of a turn: from the `result` line, or what was seen (`partial`).
+         * @description Usage of a turn. Once billed (`basis` set) it is the turn's own: the token fields are
+         *     the sums of `by_model`, `total_cost_usd` the sum of its `cost_usd`.
          */
         UsageSummary: {
+            /** Basis */
+            basis?: ("first" | "delta" | "reset" | "stream") | null;
             /** By Model */
             by_model?: {
                 [key: string]: components["schemas"]["ModelUsage"];
@@ -574,6 +727,11 @@ export interface components {
              */
             cache_read_tokens: number;
             /**
+             * Claude Cost Usd
+             * @description Claude Code's cost of this turn (None: it reported none)
+             */
+            claude_cost_usd?: number | null;
+            /**
              * Input Tokens
              * @default 0
              */
@@ -588,11 +746,30 @@ export interface components {
              * @default false
              */
             partial: boolean;
+            /** Price Version */
+            price_version?: string | null;
+            /**
+             * Priced Cost Usd
+             * @description the turn priced with the price table (None: a model of it is not in the table, see unpriced_models)
+             */
+            priced_cost_usd?: number | null;
             /**
              * Total Cost Usd
              * @default 0
              */
             total_cost_usd: number;
+            /** Unpriced Models */
+            unpriced_models?: string[];
+        };
+        /**
+         * UsageTable
+         * @description One grouping of a tenant's usage, and its total.
+         */
+        UsageTable: {
+            by: components["schemas"]["Grouping"];
+            /** Rows */
+            rows: components["schemas"]["UsageRow"][];
+            total: components["schemas"]["UsageRow"];
         };
         /** ValidationError */
         ValidationError: {
@@ -1110,7 +1287,12 @@ export interface operations {
     };
     token_usage_api_projects__project_id__token_usage_get: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description first day (UTC), inclusive */
+                since?: string | null;
+                /** @description last day (UTC), inclusive */
+                until?: string | null;
+            };
             header?: never;
             path: {
                 project_id: string;
@@ -1184,6 +1366,71 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["MessagePublic"][];
+                };
+            };
+            /** @description Malformed request (`bad_request`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or invalid bearer token (`unauthorized`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found, or not the caller's tenant (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    usage_api_usage_get: {
+        parameters: {
+            query?: {
+                /** @description how to group the turns */
+                by?: components["schemas"]["Grouping"];
+                /** @description only this project */
+                project_id?: string | null;
+                /** @description first day (UTC), inclusive */
+                since?: string | null;
+                /** @description last day (UTC), inclusive */
+                until?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UsageTable"];
                 };
             };
             /** @description Malformed request (`bad_request`) */

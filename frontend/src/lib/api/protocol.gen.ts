@@ -144,7 +144,8 @@ export interface SessionEndFrame {
   terminal_reason: string | null;
 }
 /**
- * Final usage of a turn: from the `result` line, or what was seen (`partial`).
+ * Usage of a turn. Once billed (`basis` set) it is the turn's own: the token fields are
+ * the sums of `by_model`, `total_cost_usd` the sum of its `cost_usd`.
  */
 export interface UsageSummary {
   input_tokens: number;
@@ -156,16 +157,38 @@ export interface UsageSummary {
     [k: string]: ModelUsage;
   };
   partial: boolean;
+  /**
+   * Claude Code's cost of this turn (None: it reported none)
+   */
+  claude_cost_usd: number | null;
+  /**
+   * the turn priced with the price table (None: a model of it is not in the table, see unpriced_models)
+   */
+  priced_cost_usd: number | null;
+  price_version: string | null;
+  unpriced_models: string[];
+  basis: ("first" | "delta" | "reset" | "stream") | null;
 }
 /**
- * One model's share of a turn, with Claude Code's cost estimate for it.
+ * One model's share of a turn and what it cost.
  */
 export interface ModelUsage {
   input_tokens: number;
   output_tokens: number;
   cache_creation_tokens: number;
   cache_read_tokens: number;
+  /**
+   * the cost counted for this share: Claude Code's when it reported one, else priced from the price table
+   */
   cost_usd: number;
+  /**
+   * Claude Code's estimate
+   */
+  claude_cost_usd: number | null;
+  /**
+   * recomputed from the price table; None: model not in it
+   */
+  priced_cost_usd: number | null;
 }
 export interface ErrorFrame {
   job_id: string | null;
