@@ -18,7 +18,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from app.protocol import is_terminal
 from tests.faults.world import World
-from workers.simulator.standin import stamps
+from workers.standin import stamps
 
 TERMINAL = ("session_end", "error", "cancelled")
 

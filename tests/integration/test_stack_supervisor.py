@@ -12,6 +12,7 @@ from tests.helpers import wait_until
 def test_a_stopped_service_is_started_again_and_the_others_go_on(tmp_path: Path) -> None:
     stack = _Stack(tmp_path)
     marker = tmp_path / "starts"
+    marker.touch()
     stack.start("flaky", ["sh", "-c", f"echo x >> {marker}; exit 3"], {"PATH": "/usr/bin:/bin"})
     stack.start("steady", ["sleep", "60"], {"PATH": "/usr/bin:/bin"})
     steady = stack.services[1].proc

@@ -3,7 +3,9 @@
 It prints one turn in Claude Code's stream-json shape (system init, the message's stream
 events, the assistant line, the result line) without any API behind it: N text deltas at a
 steady rate, each stamped with its emit time (`[k@<unix ns>]`), so a reader can tell which
-deltas arrived, how late, and whether one came twice. A directive in the prompt sets the
+deltas arrived, how late, and whether one came twice; the first also carries the process's
+start time (`<start@<unix ns>>`, to the kernel's clock tick), so a reader can tell how long
+the process took to be started. A directive in the prompt sets the
 shape: `#standin:deltas=200,rate=50,chars=24` (the defaults). SIGINT ends it as Claude
 Code does, with a `result` line (`error_during_execution`) that carries the usage so far;
 SIGTERM and SIGKILL end it with no result. Standard library only: it starts fast."""
@@ -24,6 +26,7 @@ INPUT_TOKENS = 100
 COST_PER_OUTPUT_TOKEN = 0.00001
 _DIRECTIVE = re.compile(r"#standin:([\w=,.]+)")
 _STAMP = re.compile(r"\[(\d+)@(\d+)\]")
+_START = re.compile(r"<start@(\d+)>")
 _DEFAULTS = {"deltas": 200.0, "rate": 50.0, "chars": 24.0}
 
 
@@ -41,6 +44,23 @@ def shape(prompt: str) -> dict[str, float]:
 def stamps(text: str) -> list[tuple[int, int]]:
     """(delta index, emit time in ns) of every stamp in a text, in order."""
     return [(int(k), int(ns)) for k, ns in _STAMP.findall(text)]
+
+
+def started_at(text: str) -> int | None:
+    """The stand-in process's start time (unix ns) carried by an answer, if any."""
+    found = _START.search(text)
+    return int(found.group(1)) if found else None
+
+
+def _process_start_ns() -> int:
+    """When this process started, by the kernel's record (unix ns, to the clock tick)."""
+    try:
+        fields = open("/proc/self/stat").read().rsplit(")", 1)[1].split()  # noqa: SIM115
+        since_boot = int(fields[19]) / os.sysconf("SC_CLK_TCK")
+        uptime = time.clock_gettime(time.CLOCK_BOOTTIME)
+        return time.time_ns() - int((uptime - since_boot) * 1e9)
+    except (OSError, ValueError, IndexError):
+        return time.time_ns()
 
 
 def _prompt(argv: list[str]) -> str:
@@ -120,6 +140,8 @@ def main(argv: list[str] | None = None) -> int:
             turn.result(aborted=True)
             return 130
         stamp = f"[{k}@{time.time_ns()}]"
+        if k == 0:
+            stamp = f"<start@{_process_start_ns()}>{stamp}"
         text = stamp + "." * max(0, int(params["chars"]) - len(stamp) - 1) + " "
         turn.text.append(text)
         turn.sent += 1
