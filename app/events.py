@@ -9,6 +9,8 @@ it sends a batch again after a lost reply."""
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,50 +18,58 @@ from typing import Any
 
 import orjson
 from redis.asyncio import Redis
+from redis.exceptions import NoScriptError
 
 from app.keys import events_key, producers_key, seq_key, terminal_key
-from app.protocol import ServerFrame, is_terminal
+from app.protocol import ServerFrame
 
 __all__ = ["EventPublisher", "FrameHeader", "frame_body", "frame_header", "read_events"]
 
-# KEYS: stream (= channel), seq counter, terminal flag, producers hash.
-# ARGV: maxlen, ttl_s, producer ('' = none), index of the first frame, then per frame:
-# type, body, terminal. `body` is the frame's JSON without `seq` and `type`, starting with
-# `job_id` and `ts`; the script writes `{"seq":N,"type":"T",` before it, so every published
-# frame starts with the same header and the relay reads seq and type without parsing JSON.
-# Returns, per frame, the seq it got, or 0 when it was not published (a producer's frame
-# already published, or any frame after the terminal one).
+# One call publishes the frames of one or more jobs. Per job, KEYS holds four keys: its
+# stream (= channel), seq counter, terminal flag and producers hash; ARGV holds, after
+# maxlen and ttl_s: the producer ('' = none), the index of its first frame, the number of
+# frames, then the frames. A frame is its JSON without `seq`, starting with `{"type":"T",`;
+# the script puts `"seq":N,` first, so every published frame starts with the same header
+# and the relay reads seq and type without parsing JSON. Returns, per frame, the seq it
+# got, or 0 when it was not published (a producer's frame already published, or any frame
+# after the terminal one).
 _PUBLISH_LUA = """
+local terminal = {session_end = true, error = true, cancelled = true}
 local out = {}
-local producer = ARGV[3]
-local index = tonumber(ARGV[4])
-local last = -1
-if producer ~= '' then last = tonumber(redis.call('HGET', KEYS[4], producer) or '-1') end
-local ended = redis.call('EXISTS', KEYS[3]) == 1
-local published = last
-local n = 5
-while ARGV[n] do
-  if ended or index <= last then
-    table.insert(out, 0)
-  else
-    local seq = redis.call('INCR', KEYS[2])
-    local frame = '{"seq":' .. seq .. ',"type":"' .. ARGV[n] .. '",' .. string.sub(ARGV[n + 1], 2)
-    redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], seq .. '-0', 'frame', frame)
-    redis.call('PUBLISH', KEYS[1], frame)
-    published = index
-    table.insert(out, seq)
-    if ARGV[n + 2] == '1' then
-      ended = true
-      redis.call('SET', KEYS[3], seq)
-      for k = 1, 3 do redis.call('EXPIRE', KEYS[k], ARGV[2]) end
+local a = 3
+for j = 0, #KEYS / 4 - 1 do
+  local stream, seqk, term, prod = KEYS[4*j+1], KEYS[4*j+2], KEYS[4*j+3], KEYS[4*j+4]
+  local producer, index, count = ARGV[a], tonumber(ARGV[a+1]), tonumber(ARGV[a+2])
+  a = a + 3
+  local last = -1
+  if producer ~= '' then last = tonumber(redis.call('HGET', prod, producer) or '-1') end
+  local ended = redis.call('EXISTS', term) == 1
+  local published = last
+  for f = 0, count - 1 do
+    local body = ARGV[a + f]
+    if ended or index + f <= last then
+      table.insert(out, 0)
+    else
+      local seq = redis.call('INCR', seqk)
+      local frame = '{"seq":' .. seq .. ',' .. string.sub(body, 2)
+      redis.call('XADD', stream, 'MAXLEN', '~', ARGV[1], seq .. '-0', 'frame', frame)
+      redis.call('PUBLISH', stream, frame)
+      published = index + f
+      table.insert(out, seq)
+      if terminal[string.match(body, '^{"type":"([%w_]+)"')] then
+        ended = true
+        redis.call('SET', term, seq)
+        redis.call('EXPIRE', stream, ARGV[2])
+        redis.call('EXPIRE', seqk, ARGV[2])
+        redis.call('EXPIRE', term, ARGV[2])
+      end
     end
   end
-  index = index + 1
-  n = n + 3
-end
-if producer ~= '' and published > last then
-  redis.call('HSET', KEYS[4], producer, published)
-  redis.call('EXPIRE', KEYS[4], ARGV[2])
+  a = a + count
+  if producer ~= '' and published > last then
+    redis.call('HSET', prod, producer, published)
+    redis.call('EXPIRE', prod, ARGV[2])
+  end
 end
 return out
 """
@@ -67,21 +77,33 @@ _HEADER = re.compile(rb'\{"seq":(\d+),"type":"(\w+)","job_id":(?:"[^"]*"|null),"
 
 
 def frame_body(frame: ServerFrame) -> bytes:
-    """The frame as JSON without `seq` (the publisher assigns it) and `type` (the
-    publisher writes it in the header); `job_id` and `ts` come first."""
-    data = frame.model_dump(mode="json", exclude={"seq", "type"})
-    head = {"job_id": data.pop("job_id"), "ts": data.pop("ts")}
+    """The frame as JSON without `seq` (the publisher assigns it); `type`, `job_id` and
+    `ts` come first, in that order (the header the relay reads)."""
+    data = frame.model_dump(mode="json", exclude={"seq"})
+    head = {"type": data.pop("type"), "job_id": data.pop("job_id"), "ts": data.pop("ts")}
     return orjson.dumps(head | data)
 
 
-class EventPublisher:
-    """Publishes a job's frames: seq assigned atomically, stream + channel in one step."""
+# One job's part of a publish: its four keys, its ARGV part, and where its seqs go.
+_MAX_JOBS = 200  # jobs per publish call
 
-    def __init__(self, redis: Redis, *, maxlen: int, ttl_s: int) -> None:
+_Request = tuple[list[str], list[Any], "asyncio.Future[list[int]]"]
+
+
+class EventPublisher:
+    """Publishes a job's frames: seq assigned atomically, stream + channel in one step.
+
+    With `coalesce`, the publishes that many turns make in the same moment share one
+    round trip to Redis (one pipeline); each still gets its own result, in order."""
+
+    def __init__(self, redis: Redis, *, maxlen: int, ttl_s: int, coalesce: bool = False) -> None:
         self._redis = redis
         self._maxlen = maxlen
         self._ttl_s = ttl_s
-        self._script = redis.register_script(_PUBLISH_LUA)
+        self._sha = hashlib.sha1(_PUBLISH_LUA.encode()).hexdigest()
+        self._coalesce = coalesce
+        self._waiting: list[_Request] = []
+        self._flusher: asyncio.Task[None] | None = None
 
     async def publish(
         self, job_id: str, frames: Sequence[ServerFrame], *, producer: str = "",
@@ -93,13 +115,46 @@ class EventPublisher:
         and one already published is skipped: sending a batch again is harmless."""
         if not frames:
             return []
-        args: list[Any] = [self._maxlen, self._ttl_s, producer, first_index]
-        for frame in frames:
-            args += [frame.type, frame_body(frame), "1" if is_terminal(frame.type) else "0"]
         keys = [events_key(job_id), seq_key(job_id), terminal_key(job_id),
                 producers_key(job_id)]
-        seqs = await self._script(keys=keys, args=args)
-        return [int(s) for s in seqs]
+        part: list[Any] = [producer, first_index, len(frames), *map(frame_body, frames)]
+        done: asyncio.Future[list[int]] = asyncio.get_running_loop().create_future()
+        if not self._coalesce:
+            await self._send([(keys, part, done)])
+            return done.result()
+        self._waiting.append((keys, part, done))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush())
+        return await done
+
+    async def _flush(self) -> None:
+        await asyncio.sleep(0)  # the other turns of this loop iteration join the batch
+        while self._waiting:
+            batch, self._waiting = self._waiting[:_MAX_JOBS], self._waiting[_MAX_JOBS:]
+            await self._send(batch)
+
+    async def _send(self, batch: list[_Request]) -> None:
+        """One EVALSHA for the whole batch; each request gets its seqs, or the error."""
+        keys = [key for request_keys, _part, _done in batch for key in request_keys]
+        argv = [self._maxlen, self._ttl_s, *(a for _keys, part, _done in batch for a in part)]
+        try:
+            try:
+                seqs = await self._redis.execute_command(  # type: ignore[no-untyped-call]
+                    "EVALSHA", self._sha, len(keys), *keys, *argv)
+            except NoScriptError:  # a restarted Redis has forgotten the script
+                seqs = await self._redis.execute_command(  # type: ignore[no-untyped-call]
+                    "EVAL", _PUBLISH_LUA, len(keys), *keys, *argv)
+        except Exception as exc:
+            for _keys, _part, done in batch:
+                if not done.done():
+                    done.set_exception(exc)
+            return
+        at = 0
+        for _keys, part, done in batch:
+            count = int(part[2])
+            if not done.done():
+                done.set_result([int(s) for s in seqs[at:at + count]])
+            at += count
 
 
 async def read_events(

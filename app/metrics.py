@@ -201,7 +201,7 @@ async def refresh_scrape_metrics(redis: Redis) -> None:
 
     hosts = await alive_hosts(redis)
     queues = [*QueueName, *(host_queue(q, h.host) for h in hosts for q in sorted(h.queues))]
-    depth = [((q,), float(await redis.llen(q))) for q in queues]
+    depth = [((q,), float(await redis.llen(q))) for q in queues]  # type: ignore[misc]
     pipeline: list[dict[str, Any]] = [
         {"$group": {"_id": {"state": "$state", "queue": "$queue"}, "n": {"$sum": 1}}}
     ]
@@ -216,15 +216,15 @@ async def refresh_scrape_metrics(redis: Redis) -> None:
                [((), float(sum(h.containers for h in hosts)))]),
         _histogram("wx_turn_duration_seconds", "Turn duration, by queue and final state",
                    ["queue", "state"], TURN_DURATION_BUCKETS,
-                   await redis.hgetall(_TURN_DURATION)),
+                   await redis.hgetall(_TURN_DURATION)),  # type: ignore[misc]
         _histogram("wx_time_to_first_chunk_seconds", "Job start to first assistant chunk",
-                   ["queue"], FIRST_CHUNK_BUCKETS, await redis.hgetall(_FIRST_CHUNK)),
+                   ["queue"], FIRST_CHUNK_BUCKETS, await redis.hgetall(_FIRST_CHUNK)),  # type: ignore[misc]
         _counter("wx_tenant_tokens", "Tokens used, by tenant",
-                 await redis.hgetall(_TENANT_TOKENS)),
+                 await redis.hgetall(_TENANT_TOKENS)),  # type: ignore[misc]
         _counter("wx_tenant_cost_usd", "Claude cost in USD, by tenant",
-                 await redis.hgetall(_TENANT_COST)),
+                 await redis.hgetall(_TENANT_COST)),  # type: ignore[misc]
         _labelled_counter("wx_stdout_lines_skipped", "Claude stdout lines a turn could not "
                           "use, by queue and reason (dropped: over the line cap; non_json, "
                           "unknown, malformed)", ["queue", "reason"],
-                          await redis.hgetall(_SKIPPED_LINES)),
+                          await redis.hgetall(_SKIPPED_LINES)),  # type: ignore[misc]
     ]

@@ -17,6 +17,7 @@ from tenacity import (
     stop_after_delay,
     wait_exponential_jitter,
 )
+from tenacity.stop import stop_base
 
 __all__ = ["is_transient", "retrying"]
 
@@ -35,6 +36,16 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, _TRANSIENT)
 
 
+class _GiveUp(stop_base):
+    """Stop retrying when a condition holds (e.g. the caller is closing)."""
+
+    def __init__(self, condition: Callable[[], bool]) -> None:
+        self._condition = condition
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        return self._condition()
+
+
 def _log_retry(state: RetryCallState) -> None:
     exc = state.outcome.exception() if state.outcome else None
     if state.attempt_number in (1, 10) or state.attempt_number % 50 == 0:
@@ -42,13 +53,23 @@ def _log_retry(state: RetryCallState) -> None:
                     getattr(state.fn, "__qualname__", "dependency"), state.attempt_number, exc)
 
 
-async def retrying(window_s: float, operation: Callable[[], Awaitable[T]]) -> T:
+async def retrying(window_s: float, operation: Callable[[], Awaitable[T]], *,
+                   give_up: Callable[[], bool] | None = None) -> T:
     """`operation()`, retried with backoff (0.1 s up to 2 s) on transient errors for at most
-    `window_s` seconds; then the last error is raised."""
+    `window_s` seconds (or until `give_up()` says so); then the last error is raised."""
+    try:
+        return await operation()  # the common case, without the retry machinery's cost
+    except Exception as exc:
+        if not is_transient(exc):
+            raise
+        log.warning("dependency unavailable: %s; retrying", exc)
+    stop: stop_base = stop_after_delay(window_s)
+    if give_up is not None:
+        stop = stop | _GiveUp(give_up)
     retry = AsyncRetrying(
         retry=retry_if_exception(is_transient),
         wait=wait_exponential_jitter(initial=0.1, max=2.0, jitter=0.2),
-        stop=stop_after_delay(window_s),
+        stop=stop,
         before_sleep=_log_retry,
         reraise=True,
     )

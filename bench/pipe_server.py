@@ -39,7 +39,9 @@ async def main() -> None:
     parser.add_argument("--claude", required=True)
     parser.add_argument("--docker-container", default="")
     args = parser.parse_args()
-    async with serve(lambda ws: _handle(ws, args), "127.0.0.1", args.port, max_size=None):
+    # No compression, as the runner's API (`wxrunner api`).
+    async with serve(lambda ws: _handle(ws, args), "127.0.0.1", args.port, max_size=None,
+                     compression=None):
         await asyncio.Future()
 
 

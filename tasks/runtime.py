@@ -150,7 +150,7 @@ class WorkerRuntime:
         deps = TurnDeps(
             settings=settings, redis=redis, sender=CelerySender(self.celery),
             publisher=EventPublisher(redis, maxlen=settings.stream_maxlen,
-                                     ttl_s=settings.stream_ttl_s),
+                                     ttl_s=settings.stream_ttl_s, coalesce=True),
             outbox=Outbox(settings.data_dir / "outbox"),
         )
         self._clients = Clients(
@@ -168,3 +168,4 @@ class WorkerRuntime:
             await self._clients.executor.close()
             await self._clients.redis.aclose()
             await self._clients.mongo.close()
+

@@ -39,6 +39,7 @@ log = logging.getLogger("wx.worker.turn")
 
 _MAX_BATCH = 256  # frames per publish round trip
 _MAX_PENDING = 20_000  # frames waiting for Redis before the reader waits too
+_CLOSE_WAIT_S = 10.0
 
 
 async def run_turn(rt: WorkerRuntime, job_id: str) -> None:
@@ -80,6 +81,7 @@ class FrameFeed:
         self._wake = asyncio.Event()
         self._room = asyncio.Event()
         self._room.set()
+        self._closing = False
         self._task = asyncio.create_task(self._drain(), name=f"feed-{job_id}")
 
     async def put(self, frames: list[ServerFrame]) -> None:
@@ -90,17 +92,21 @@ class FrameFeed:
             await self._room.wait()
 
     async def close(self) -> list[ServerFrame]:
-        """Stop sending; the frames not yet confirmed (the ending sends them)."""
-        self._task.cancel()
-        await asyncio.gather(self._task, return_exceptions=True)
+        """Stop sending once the batch in flight is confirmed (or, Redis away, given up);
+        the frames not yet confirmed, which the turn's ending sends."""
+        self._closing = True
+        self._wake.set()
+        done, _ = await asyncio.wait({self._task}, timeout=_CLOSE_WAIT_S)
+        if not done:  # a send that does not return: send its batch again (numbered: safe)
+            self._task.cancel()
         return self._pending
 
     async def _drain(self) -> None:
         try:
-            while True:
+            while not self._closing:
                 await self._wake.wait()
                 self._wake.clear()
-                while self._pending:
+                while self._pending and not self._closing:
                     await self._send(self._pending[:_MAX_BATCH])
                     if len(self._pending) <= _MAX_PENDING:
                         self._room.set()
@@ -112,7 +118,8 @@ class FrameFeed:
         # While the turn runs, Redis is waited for as long as it takes: frames keep their
         # order, and claude keeps running (up to _MAX_PENDING frames ahead).
         await retrying(float("inf"), lambda: self._publisher.publish(
-            self._job_id, batch, producer=self.producer, first_index=first))
+            self._job_id, batch, producer=self.producer, first_index=first),
+            give_up=lambda: self._closing)
         del self._pending[: len(batch)]
         self.next_index += len(batch)
 

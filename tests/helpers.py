@@ -124,8 +124,7 @@ def start_api_server(env: dict[str, str], log_dir: Path, *extra: str) -> tuple[O
     """A real uvicorn process serving `app.main:create_app`; returns it and its base URL."""
     port = free_port()
     proc = start_listening(
-        [str(VENV_BIN / "uvicorn"), "app.main:create_app", "--factory",
-         "--host", "127.0.0.1", "--port", str(port), *extra],
+        [str(VENV_BIN / "wxrunner"), "api", "--host", "127.0.0.1", "--port", str(port), *extra],
         port=port, what="API", env=env, log=log_dir / f"api-{port}.log",
     )
     return proc, f"http://127.0.0.1:{port}"

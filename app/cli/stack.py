@@ -149,8 +149,8 @@ def _start_services(stack: _Stack, settings: Settings) -> dict[str, str]:
     for queue in QueueName:
         stack.start(f"worker-{queue}", [celery, "-A", "tasks", "worker", "-Q", queue,
                                         "-n", f"{queue}@%h", "--loglevel=INFO"], env)
-    stack.start("api", [str(VENV_BIN / "uvicorn"), "app.main:create_app", "--factory",
-                        "--host", settings.api_host, "--port", str(settings.api_port)], env)
+    stack.start("api", [str(VENV_BIN / "wxrunner"), "api", "--host", settings.api_host,
+                        "--port", str(settings.api_port)], env)
     _wait_port(settings.api_host, settings.api_port, "the API", stack)
     return env
 

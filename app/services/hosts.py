@@ -101,7 +101,7 @@ async def register_host(
 
 async def alive_hosts(redis: Redis) -> list[HostInfo]:
     """Every host whose registry entry has not expired, sorted by name."""
-    names = sorted(_text(n) for n in await redis.smembers(HOSTS))
+    names = sorted(_text(n) for n in await redis.smembers(HOSTS))  # type: ignore[misc]
     async with redis.pipeline(transaction=False) as pipe:
         for name in names:
             pipe.hgetall(host_key(name))
@@ -113,8 +113,8 @@ async def alive_hosts(redis: Redis) -> list[HostInfo]:
 
 async def _server_time(redis: Redis) -> float:
     """Redis's clock, so that hosts with skewed clocks still agree on ages."""
-    seconds, micros = await redis.time()
-    return float(seconds) + micros / 1e6
+    seconds, micros = await redis.time()  # type: ignore[misc]
+    return float(seconds) + float(micros) / 1e6
 
 
 def _text(value: bytes | str) -> str:
@@ -161,7 +161,7 @@ async def route_queue(redis: Redis, queue: str, tenant_id: str) -> str:
         current = await get_affinity(redis, tenant_id)
         if current is not None and any(h.host == current for h in candidates):
             return host_queue(queue, current)
-        counts = {h.host: int(await redis.scard(host_tenants_key(h.host))) for h in candidates}
+        counts = {h.host: int(await redis.scard(host_tenants_key(h.host))) for h in candidates}  # type: ignore[misc]
         chosen = choose_host(candidates, counts)
         assert chosen is not None
         now_set = await _move_affinity(redis, tenant_id, current, chosen)
@@ -173,7 +173,7 @@ async def route_queue(redis: Redis, queue: str, tenant_id: str) -> str:
 
 async def _move_affinity(redis: Redis, tenant_id: str, expected: str | None, new: str) -> str:
     old_set = host_tenants_key(expected or "")
-    result = await redis.eval(
+    result = await redis.eval(  # type: ignore[misc]
         _MOVE_AFFINITY, 3, affinity_key(tenant_id), old_set, host_tenants_key(new),
         expected or "", new, tenant_id,
     )

@@ -142,8 +142,8 @@ class World:
     def start_api(self, **overrides: Any) -> Api:
         port = free_port()
         proc = OwnedProcess(
-            [str(VENV_BIN / "uvicorn"), "app.main:create_app", "--factory", "--host",
-             "127.0.0.1", "--port", str(port), "--ws-ping-interval", "5"],
+            [str(VENV_BIN / "wxrunner"), "api", "--host", "127.0.0.1", "--port", str(port),
+             "--ws-ping-interval", "5"],
             env=self.env(**overrides), log=self.logs / f"fault-api-{port}.log")
         self.started.append(proc)
         wait_until(lambda: port_open(port) or not proc.alive(), timeout=30, what="API")

@@ -121,7 +121,7 @@ def test_healthchecks_probe_what_the_brief_names(compose_config: dict[str, Any])
 
 def test_runner_services(compose_config: dict[str, Any]) -> None:
     api = services(compose_config)["api"]
-    assert api["command"][:3] == ["uvicorn", "app.main:create_app", "--factory"]
+    assert api["command"][:2] == ["wxrunner", "api"]
     for name in RUNNER_SERVICES:
         service = services(compose_config)[name]
         assert service["build"]["dockerfile"] == "compose/Dockerfile"
@@ -343,7 +343,7 @@ def test_runner_image_is_multi_stage_from_python_slim() -> None:
     assert len(parts) >= 2
     assert all(stage[0][1].startswith("python:3.11-slim") for stage in parts)
     cmd = json.loads(dict(parts[-1])["CMD"])
-    assert cmd[:3] == ["uvicorn", "app.main:create_app", "--factory"]
+    assert cmd[:2] == ["wxrunner", "api"]
 
 
 def test_frontend_image_runs_the_standalone_server() -> None:
