@@ -1,0 +1,51 @@
+"""Look-alike letters (Unicode TR39 confusables, from `confusable-homoglyphs`) mapped to the
+ASCII letter they imitate: Cyrillic "а", Greek "ο", small capitals, ..."""
+
+from __future__ import annotations
+
+import re
+import string
+from functools import lru_cache
+
+__all__ = ["skeleton"]
+
+_DIRECTION_MARKS = "\u200e\u200f"
+
+
+def skeleton(text: str) -> str:
+    """The text with every non-ASCII look-alike of a letter replaced by that letter."""
+    pattern, table = _table()
+    return pattern.sub(lambda match: table[match.group()], text)
+
+
+@lru_cache(maxsize=1)
+def _table() -> tuple[re.Pattern[str], dict[str, str]]:
+    # The package loads its JSON data on import (~20 ms): only the first check pays for it.
+    from confusable_homoglyphs.confusables import confusables_data
+
+    table: dict[str, str] = {}
+    for letter in string.ascii_lowercase + string.ascii_uppercase:  # direct look-alikes
+        for glyph in _glyphs(confusables_data.get(letter, [])):
+            table.setdefault(glyph, letter.lower())
+    for char, homoglyphs in confusables_data.items():  # one hop further: "τ" → "ᴛ" → "t"
+        if char.isascii() or char in table:
+            continue
+        targets = [table[g] for g in _glyphs(homoglyphs) if g in table]
+        targets += [g for g in _glyphs(homoglyphs, ascii_only=True) if g.isalpha()]
+        if targets:
+            table[char] = targets[0].lower()
+    for glyph, letter in list(table.items()):  # the text is casefolded first: "М" → "м"
+        lowered = glyph.casefold()
+        if len(lowered) == 1 and not lowered.isascii():
+            table.setdefault(lowered, letter)
+    chars = "".join(sorted(table))
+    return re.compile("[" + re.escape(chars) + "]"), table
+
+
+def _glyphs(homoglyphs: list[dict[str, str]], *, ascii_only: bool = False) -> list[str]:
+    found = []
+    for entry in homoglyphs:
+        glyph = entry["c"].strip(_DIRECTION_MARKS)
+        if len(glyph) == 1 and glyph.isascii() == ascii_only:
+            found.append(glyph)
+    return found
