@@ -20,6 +20,7 @@ from scipy import sparse
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
 
+from app.guardrail import CLASSIFIER_MIN_CHARS
 from app.guardrail.classifier import BITS, MODEL_PATH, save_model, segment_ngrams
 from app.guardrail.normalize import views
 from scripts.guard_corpus import Sample, build
@@ -30,12 +31,15 @@ FOLDS = 4
 
 
 def _rows(sample: Sample) -> list[tuple[str, int]]:
-    """(view text, label) rows: an embedded attack is a positive row, its host a negative."""
+    """(view text, label) rows: an embedded attack is a positive row, its host a negative.
+    Views the guardrail does not give the classifier (too short) are left out here too."""
     label = int(sample.label == "malicious")
     if sample.payload is None:
-        return [(view, label) for view in views(sample.text).all()]
-    host = sample.text.replace(sample.payload, "")
-    return [(v, 1) for v in views(sample.payload).all()] + [(v, 0) for v in views(host).all()]
+        rows = [(view, label) for view in views(sample.text).all()]
+    else:
+        host = sample.text.replace(sample.payload, "")
+        rows = [(v, 1) for v in views(sample.payload).all()] + [(v, 0) for v in views(host).all()]
+    return [(text, label) for text, label in rows if len(text) >= CLASSIFIER_MIN_CHARS]
 
 
 class Windows:

@@ -30,6 +30,8 @@ __all__ = [
 __all__ += ["_replacement"]  # the output tests compare against the raw substitution
 
 CLASSIFIER_CODE = "classifier"
+# Too few n-grams to judge a text by ("sudoku"); short commands are the rules' job.
+CLASSIFIER_MIN_CHARS = 16
 
 
 @dataclass(frozen=True)
@@ -62,9 +64,10 @@ class Guardrail:
         for rule in self.rules:
             if any(rule.pattern.search(view) for view in seen.all()):
                 return InputCheck(rule.code, seen, 0.0)
-        if self._model is None:
+        judged = [view for view in seen.all() if len(view) >= CLASSIFIER_MIN_CHARS]
+        if self._model is None or not judged:
             return InputCheck(None, seen, 0.0)
-        score = max(self._model.score(view) for view in seen.all())
+        score = max(self._model.score(view) for view in judged)
         threshold = self._threshold if self._threshold is not None else self._model.threshold
         return InputCheck(CLASSIFIER_CODE if score >= threshold else None, seen, score)
 

@@ -24,9 +24,10 @@ _COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\u
 _SPACES = re.compile(r"\s+")
 _TAGS = re.compile("[\U000e0020-\U000e007e]+")
 
-# Markdown emphasis and code marks vanish inside words; heading, quote, and snake_case
-# separators become spaces.
-_MARKS = str.maketrans({"*": None, "`": None, "~": None, "_": " ", "#": " ", ">": " "})
+# Markdown emphasis and code marks vanish inside words, snake_case separators become spaces;
+# quote, heading and list marks go at the start of a line only ("C#", "a > b" stay).
+_MARKS = str.maketrans({"*": None, "`": None, "~": None, "_": " "})
+_LINE_MARKS = re.compile(r"(?m)^[ \t]*(?:(?:>|#{1,6}|[-+] )[ \t]*)+")  # quotes, headings, lists
 _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b",
                        "9": "g", "@": "a", "$": "s"})
 _LEET_TOKEN = re.compile(r"(?<![\w@$])(?=[\w@$]*[a-z])[\w@$]*[0-9@$][\w@$]*")
@@ -104,7 +105,7 @@ def _canonical_lines(visible: str) -> str:
     them). Look-alikes are mapped before case folding: "Ӏ" reads "l" but "ӏ" reads "i"."""
     if not visible.isascii():
         visible = skeleton(_COMBINING.sub("", unicodedata.normalize("NFD", visible)))
-    folded = _SPACED.sub(_join_spaced, visible.casefold()).translate(_MARKS)
+    folded = _SPACED.sub(_join_spaced, _LINE_MARKS.sub("", visible.casefold())).translate(_MARKS)
     if _LEET_TOKEN.search(folded):
         folded = _LEET_TOKEN.sub(_unleet, folded)
     return _FRAGMENTS.sub(_join_fragments, folded)
@@ -128,10 +129,10 @@ def _join_fragments(match: re.Match[str]) -> str:
 
 def _lines_joined(text: str) -> str | None:
     """A word cut across lines ("ign\\nore"): the lines glued, when most of them are short."""
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    lines = [line for line in text.splitlines() if line.strip()]
     if len(lines) < 3 or sum(len(line) <= _SHORT_LINE for line in lines) * 5 < len(lines) * 3:
         return None
-    return "".join(lines)
+    return "".join(lines)  # a space before or after a break was a space between words
 
 
 def _hidden_texts(raw: str, visible: str, depth: int) -> Iterator[str]:
@@ -188,7 +189,7 @@ def _decode_hex(blob: str) -> str | None:
 def _printable(data: bytes) -> str | None:
     """The bytes as text when they read as text (a message), else None (a key, an image)."""
     try:
-        text = data.decode("utf-8")
+        text = _visible(data.decode("utf-8"))
     except UnicodeDecodeError:
         return None
     shown = sum(ch.isprintable() or ch in "\n\t" for ch in text)

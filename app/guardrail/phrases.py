@@ -72,6 +72,8 @@ PREVIOUS = _any(
     "originais", "antes", "de antes", "dadas", "recebidas", "do sistema", "ocultas",
     "de arriba", "iniciales", "originales", "recibidas", "del sistema", "precedentes",
     "until now", "so far", "ate agora", "ate aqui", "hasta ahora", "hasta aqui",
+    r"(?:that )?you (?:got|received|were given)", r"que (?:voce )?recebeu",
+    r"que te (?:deram|passaram|mandaram)", "que recibiste", "que te dieron",
 )
 EVERYTHING = _any("everything", "anything", "all", "tudo", "todo", "todas", "todos")
 SAID = _any(
@@ -123,6 +125,11 @@ REVEAL_VERB = _any(
     r"fal(?:e|a) (?:qual|quais)", r"cont(?:e|a) (?:qual|quais)", r"vaz(?:e|ar)", r"despej(?:e|ar)",
     r"exponha", r"divulgu?e", r"qual (?:e|eh|era|foi|seria)", r"quais (?:sao|eram|foram)",
     r"cole", r"d(?:e|a)-me", r"me d(?:e|a|ê)", r"envi(?:e|a|ar)", r"compartilh(?:e|a|ar)",
+    r"transcrev(?:a|e)", r"coloque", r"ponha", r"me pass(?:e|a)", "put", "place", "transcribe",
+    r"pon", r"coloca", r"pasame", r"begin (?:your )?(?:answer|reply|response) with",
+    r"start (?:your )?(?:answer|reply|response) with", r"comece (?:a |sua )?resposta com",
+    r"inicie (?:a |sua )?resposta com", r"empieza (?:tu )?respuesta con",
+    r"comienza (?:tu )?respuesta con",
     r"muestr(?:a|e|ame|anos)", r"mostrar", r"imprim(?:e|a|eme)", r"revel(?:a|ame|e)",
     r"repit(?:e|a|eme)", r"dime", r"di cual", r"dame", r"cual (?:es|era|fue|seria)",
     r"cuales (?:son|eran|fueron)", r"escupe", r"vuelca", r"expon", r"divulga", r"pega",
@@ -167,6 +174,8 @@ ABOVE_TEXT = _any(
     r"(?:el )?(?:texto|contenido|todo|mensaje|conversacion) (?:de arriba|anterior|"
     r"hasta ahora|del inicio)",
     "your first message", "sua primeira mensagem", "tu primer mensaje",
+    r"(?:everything|all|tudo|todo) (?:that |o que |lo que |que )?(?:came|was written|veio|"
+    r"foi escrito|vino|se escribio) (?:before|above|antes|arriba)",
 )
 SYS_FILLER = (
     r"(?:(?:me|us|to me|for me|back|again|word for word|verbatim|exactly|literally|in full|"
@@ -174,7 +183,7 @@ SYS_FILLER = (
     r"sua|seus|suas|teu|tua|todo|todos|toda|todas|completo|completa|exato|exata|inteiro|"
     r"inteira|literal|literalmente|palavra por palavra|agora|now|el|la|los|las|tu|tus|"
     r"entero|entera|exacto|exacta|ahora|please|por favor|nos|pra mim|para mim|de novo|"
-    r"novamente|otra vez) ){0,5}"
+    r"novamente|otra vez|here|aqui|below|abaixo|abajo|em seguida) ){0,5}"
 )
 # "... of our chatbot", "... in prompts/sales.md": the product's own prompts, not this one.
 OWN_PRODUCT = (
@@ -196,7 +205,7 @@ CREDENTIAL_NAMES = _any(
     r"\.git-credentials", r"\.docker/config\.json", r"\.netrc\b", r"docker\.sock\b",
 )
 ENV_COMMANDS = (
-    r"(?:^|[;&|`$(]\s*|\b(?:run|execute|exec|type|call|rode|roda|rodar|execute|executar|digite|"
+    r"(?:^|[:;&|`$(]\s*|[?!.]\s+|\b(?:run|execute|exec|type|call|rode|roda|rodar|execute|executar|digite|"
     r"chame|ejecuta|ejecutar|corre|correr|escribe|teclea|lance|launch)\s+(?:the |o |el |a |"
     r"this |este |esse )?(?:command |comando |shell command |comando de shell )?)"
     r"(?:env|printenv|set|export -p|declare -x|export|compgen -v|getenv)"
@@ -204,8 +213,10 @@ ENV_COMMANDS = (
     r"ahora|por favor|please)\b)"
 )
 ENV_CODE = (
-    r"(?:print|printf|echo|log|dump|dumps|write|pprint|puts|jsonify|console\.log|system\.out"
-    r"\.println|send|return)\W{0,3}(?:dict\(|json\.dumps\(|str\()?"
+    r"(?:prints?|printf|printing|echo|echoes|logs?|dumps?|write|writes|pprint|puts|jsonify|"
+    r"console\.log|system\.out\.println|send|sends|return|returns|leaks?|imprim(?:e|a|ir)|"
+    r"mostr(?:e|a)|muestr(?:e|a)|envi(?:e|a))\W{0,3}(?:(?:all|the|every|todo|tudo|todas|o|el) )"
+    r"{0,2}(?:dict\(|json\.dumps\(|str\()?"
     r"(?:os\.environ|process\.env|system\.getenv\(\)|env::vars\(\)|\$env:\*?|getenv\(\)|environ)"
     r"(?![.\[\w])"
 )
@@ -218,7 +229,10 @@ ENV_OBJECT = _any(
 DUMP_VERB = _any(
     "show", "print", "list", "dump", "display", "reveal", "give", "tell", "send", "output",
     "echo", "leak", "expose", "paste", "return", "enumerate", "export", "upload", "post",
-    "what are", "which are", r"mostr(?:e|a|ar)", r"list(?:e|a|ar)", r"imprim(?:a|e|ir)",
+    "what are", "which are", "share", "repeat", "i need", "we need", r"mostr(?:e|a|ar)",
+    r"list(?:e|a|ar)", r"imprim(?:a|e|ir)", r"compartilh(?:e|a)", r"repit(?:a|e)",
+    r"me pass(?:e|a)", r"preciso d(?:e|as|os)", r"necesito", r"devuelv(?:e|a)", r"compart(?:e|a)",
+    r"pasame",
     r"exib(?:a|e|ir)", r"revel(?:e|a|ar)", r"dig(?:a|as)", r"envi(?:e|a|ar)", r"despej(?:e|ar)",
     r"vaz(?:e|ar)", r"cole", r"me d(?:e|a)", r"d(?:e|a)-me", r"exporte", r"quais sao",
     r"muestr(?:a|ame|e)", r"list(?:a|e|ar)", r"imprim(?:e|a)", r"revel(?:a|ame)", r"dime",
@@ -236,6 +250,7 @@ ALL_QUANT = _any("all", "every", "all the", "all of the", "all your", "todas as"
                  "todas", "todos", "todas las", "todos los", "cada")
 MACHINE = _any(
     "container", "process", "shell", "session", "machine", "server", "sandbox", "terminal",
+    "workspace", "area de trabalho", "espacio de trabajo",
     "system", "host", "environment", "runtime", "box", "vm", "pod", "worker", "claude",
     "anthropic", "contenedor", "proceso", "sessao", "maquina", "servidor", "sistema", "ambiente",
     "sesion", "entorno", "agent", "agente", "assistant", "assistente", "asistente",
@@ -312,6 +327,7 @@ PRIVILEGE_COMMANDS = (
     r"\busermod (?:-\w+ )*(?:sudo|wheel|root|docker|admin)\b", r"\bpasswd root\b",
     r"\bsetuid\(0\)", r"\bchroot /\w*", r"\bunshare (?:-\w+ )*-r\b",
 )
+PRIV_TO = r"(?:(?:to|para|a|ao|al) )?"
 PRIV_TARGET = _any("root", "administrator", "admin", "superuser", "super user", "superusuario",
                    "super usuario", "uid 0", "uid=0", "administrador", "system", "sistema")
 BECOME_VERB = _any(
@@ -330,8 +346,9 @@ GAIN_VERB = _any(
     r"otorgate", r"date",
 )
 PRIV_OBJECT = _any(
-    r"(?:root|admin|administrator|administrador|superuser|superusuario|elevated|full|system) "
-    r"(?:access|privileges?|permissions?|rights|shell|account|powers?)",
+    r"(?:(?:full|total|complete|unrestricted) )?(?:root|admin|administrator|administrador|"
+    r"superuser|superusuario|elevated|full|system) (?:access|privileges?|permissions?|rights|"
+    r"shell|account|powers?)",
     r"(?:acesso|privilegios|permissoes|direitos|shell|poderes|acceso|permisos|derechos) "
     r"(?:de )?(?:root|administrador|admin|superusuario|super usuario|elevados?|totais|totales|"
     r"de sistema|do sistema|del sistema|maximos)",
@@ -366,6 +383,12 @@ ROLE_CLAIM = _any(
     "pretend (?:to be|you are|you're|that you are)", "roleplay as", "role-?play as",
     "play the role of", "imagine you are", "imagine you're", "simulate", "emulate",
     "you will (?:act|behave|respond|answer) (?:as|like)", "become", "switch to", "turn into",
+    r"you(?:'ve| have) been (?:upgraded|updated|switched|converted|turned|changed|unlocked|"
+    r"freed|patched) (?:to|into)", r"(?:voce|vc) foi (?:atualizad[oa]|convertid[oa]|"
+    r"liberad[oa]|desbloquead[oa]|transformad[oa]) (?:para|em)",
+    r"(?:has sido|fuiste) (?:actualizad[oa]|liberad[oa]|desbloquead[oa]|convertid[oa]) (?:a|en)",
+    "(?:once|twice|then|also|and) as", r"(?:outra vez|outra|uma vez|depois|e) como",
+    r"(?:otra vez|otra|una vez|luego|y) como",
     r"(?:voce|vc|tu) (?:e|es|sera|vai ser|agora e|passa a ser|esta) (?:agora )?",
     r"(?:a partir de agora|agora|daqui pra frente|de agora em diante),? (?:voce|vc|tu) (?:e|es|"
     r"sera)", r"seja", r"aja como", r"atue como", r"comporte-se como", r"responda como",
@@ -418,7 +441,7 @@ FAKE_TAG = (
 
 FAMILIES: dict[str, tuple[str, ...]] = {
     "prompt_injection": (
-        rf"\b{OVERRIDE_VERB} {DETS}(?:{PREVIOUS} )?{INSTRUCTIONS}\b",
+        rf"\b{OVERRIDE_VERB} {DETS}(?:{PREVIOUS} ){{0,2}}{INSTRUCTIONS}\b",
         rf"\b{OVERRIDE_VERB} {DETS}{PREVIOUS} (?:\w+ )?{ORDERS}\b",
         rf"\b{OVERRIDE_VERB} {DETS}{ORDERS} {DETS}{PREVIOUS}\b",
         rf"\b{OVERRIDE_VERB} {DETS}{ORDERS} (?:\w+ )?{PREVIOUS}\b",
@@ -427,6 +450,16 @@ FAMILIES: dict[str, tuple[str, ...]] = {
         rf"\b{OVERRIDE_VERB} {DETS}{EVERYTHING}{CLAUSE_END}",
         rf"\b{OVERRIDE_VERB} {DETS}(?:what |o que |lo que ){SAID}",
         rf"\b{OVERRIDE_VERB} {DETS}{PREVIOUS}{CLAUSE_END}",
+        rf"\b{POSS} (?:\w+ ){{0,2}}(?:{INSTRUCTIONS}|{ORDERS}) (?:\w+ )?(?:no longer|don'?t|do not|"
+        rf"nao|ya no) (?:apply|applies|matter|count|valem|importam|se aplicam|aplican|importan|"
+        rf"cuentan|valen)\b",
+        rf"\b(?:treat|consider|regard|considere|trate|considera|trata) {DETS}(?:{PREVIOUS} )?"
+        rf"(?:{INSTRUCTIONS}|{ORDERS}) (?:{PREVIOUS} )?(?:as |como )?{RULES_VOIDED}",
+        rf"\b(?:none|nenhuma|nenhum|ninguna|ninguno) (?:of the|of your|das|dos|de las|de los|de tus) "
+        rf"(?:{PREVIOUS} )?(?:{INSTRUCTIONS}|{ORDERS})",
+        rf"\b(?:start over|start fresh|begin again|reset yourself|comece do zero|recomece|"
+        rf"comece de novo|empieza de cero|vuelve a empezar)\b.{{0,40}}?\b(?:without|sem|sin) "
+        rf"{DETS}(?:{PREVIOUS} )?(?:{INSTRUCTIONS}|{ORDERS})",
         rf"\b{POSS} (?:\w+ )?(?:{INSTRUCTIONS}|{ORDERS}) (?:\w+ )?(?:are|were|have been|has been|"
         rf"is|sao|foram|estao|estan|son|fueron|han sido|quedan|ficam) (?:now |agora |ahora )?"
         rf"{RULES_VOIDED}",
@@ -447,6 +480,9 @@ FAMILIES: dict[str, tuple[str, ...]] = {
         rf"\b(?:repeat|recite|print|output|show|copy|repita|repete|imprima|mostre|copie|"
         rf"repite|imprime|muestra|copia|escreva|write|escribe) {SYS_FILLER}{ABOVE_TEXT}",
         rf"^(?:the |your |o |seu |el |tu |a |sua )?{SYSTEM_PROMPT}\W*$",
+        rf"\b{SYSTEM_PROMPT} (?:\w+ ){{0,2}}(?:that|which|que) (?:controls?|governs?|guides?|"
+        rf"rules?|drives?|controla|governa|guia|rige|dirige|te controla|te guia) "
+        rf"(?:you|voce|vc|te|tu)\b",
         rf"\b(?:{REVEAL_VERB}|{SUMMARY_VERB}) {SYS_FILLER}(?:{OWN_INSTRUCTIONS}|{ORDERS}) "
         rf"(?:that |que |with which |con que |com que )?(?:you|voce|vc|te|tu|se te)(?: \w+){{0,2}} "
         rf"{CONFIGURED}",
@@ -483,7 +519,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
         *PRIVILEGE_COMMANDS,
         rf"\b{BECOME_VERB} (?:the |a |an |o |um |el |un )?{PRIV_TARGET}\b(?! (?:user|usuario|"
         rf"do banco|de banco|da base|del banco|de la base|database|db|or|ou|o)\b)",
-        rf"\b{GAIN_VERB} {DETS}{PRIV_OBJECT}\b",
+        rf"\b{GAIN_VERB} {PRIV_TO}{DETS}{PRIV_OBJECT}\b",
     ),
     "role_override": (
         rf"\b{ROLE_CLAIM}\s*(?:\S+ ){{0,8}}?{UNRESTRICTED}",
