@@ -21,8 +21,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
 
 from app.guardrail import CLASSIFIER_MIN_CHARS
-from app.guardrail.classifier import BITS, MODEL_PATH, save_model, segment_ngrams
-from app.guardrail.normalize import views
+from app.guardrail.classifier import BITS, MODEL_PATH, block_ngrams, save_model
+from app.guardrail.pipeline import views
 from scripts.guard_corpus import Sample, build
 
 C_GRID = (32.0, 128.0, 512.0)
@@ -49,9 +49,9 @@ class Windows:
         data, cols, indptr, labels, owners = [], [], [0], [], []
         for number, sample in enumerate(samples):
             for text, label in _rows(sample):
-                window_ids, buckets, windows = segment_ngrams(text)
-                for window in range(windows):
-                    chosen = buckets[window_ids == window]
+                block_ids, buckets, blocks = block_ngrams(text)
+                for window in range(max(1, blocks - 1)):  # window k: blocks k and k + 1
+                    chosen = buckets[(block_ids == window) | (block_ids == window + 1)]
                     found, counts = np.unique(chosen, return_counts=True)
                     cols.append(found)
                     data.append(counts / np.sqrt(max(len(chosen), 1)))

@@ -10,9 +10,15 @@ from functools import lru_cache
 
 from app.errors import InputBlocked
 from app.guardrail.classifier import NgramModel, load_model
-from app.guardrail.normalize import Views, canonical, normalize, views
+from app.guardrail.pipeline import Views, canonical, normalize, views
 from app.guardrail.output import OutputSanitizer, StreamSanitizer, _replacement, output_sanitizer
-from app.guardrail.rules import BUILTIN_RULES, RULE_CODES, GuardrailRule, compile_extra_rules
+from app.guardrail.rules import (
+    BUILTIN_RULES,
+    RULE_CODES,
+    GuardrailRule,
+    RuleSet,
+    compile_extra_rules,
+)
 from app.settings import Settings
 
 __all__ = [
@@ -53,7 +59,8 @@ class Guardrail:
     def __init__(self, settings: Settings | None = None) -> None:
         disabled = tuple(settings.guardrail_disabled_rules) if settings else ()
         extra = tuple(settings.guardrail_extra_patterns) if settings else ()
-        self.rules = _rules(disabled, extra)
+        self._ruleset = _ruleset(disabled, extra)
+        self.rules = self._ruleset.rules
         self._model: NgramModel | None = None if CLASSIFIER_CODE in disabled else load_model()
         self._threshold = settings.guardrail_classifier_threshold if settings else None
 
@@ -61,9 +68,10 @@ class Guardrail:
         """The decision on one input: the first rule any view of it breaks, else the
         classifier's verdict."""
         seen = views(text)
-        for rule in self.rules:
-            if any(rule.pattern.search(view) for view in seen.all()):
-                return InputCheck(rule.code, seen, 0.0)
+        raw = normalize(text) if self._ruleset.extra else ""
+        rule = self._ruleset.first_match(seen.all(), raw)
+        if rule is not None:
+            return InputCheck(rule.code, seen, 0.0)
         judged = [view for view in seen.all() if len(view) >= CLASSIFIER_MIN_CHARS]
         if self._model is None or not judged:
             return InputCheck(None, seen, 0.0)
@@ -95,11 +103,11 @@ _CLASSIFIER_RULE = GuardrailRule(CLASSIFIER_CODE, "the injection classifier", re
 
 
 @lru_cache(maxsize=32)
-def _rules(disabled: tuple[str, ...], extra: tuple[str, ...]) -> tuple[GuardrailRule, ...]:
+def _ruleset(disabled: tuple[str, ...], extra: tuple[str, ...]) -> RuleSet:
     """The enabled rules, compiled once per configuration (a Guardrail is built per turn)."""
     unknown = sorted(set(disabled) - RULE_CODES - {CLASSIFIER_CODE})
     if unknown:
         raise ValueError(f"WX_GUARDRAIL_DISABLED_RULES: unknown rule codes {unknown}; "
                          f"known: {sorted(RULE_CODES)}")
-    kept = tuple(rule for rule in BUILTIN_RULES if rule.code not in disabled)
-    return kept + compile_extra_rules(list(extra))
+    kept = [rule for rule in BUILTIN_RULES if rule.code not in disabled]
+    return RuleSet(kept, compile_extra_rules(list(extra)))

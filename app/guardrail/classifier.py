@@ -1,13 +1,12 @@
 """The guardrail's second layer: a linear model over hashed character n-grams, scored per
 256-character window so that one injected sentence in a long message still stands out.
 
-Training (`scripts/train_guard.py`) and scoring share `segment_ngrams`, so the shipped model
+Training (`scripts/train_guard.py`) and scoring share `block_ngrams`, so the shipped model
 sees exactly the features it was fitted on. Scoring is a few numpy gathers: no scikit-learn
 at run time."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -15,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["MODEL_PATH", "NgramModel", "load_model", "segment_ngrams"]
+__all__ = ["MODEL_PATH", "NgramModel", "block_ngrams", "load_model", "windows_of"]
 
 MODEL_PATH = Path(__file__).with_name("model.npz")
 BITS = 18
@@ -28,31 +27,29 @@ _SHIFT = np.uint64(64 - BITS)
 IntArray = npt.NDArray[np.int64]
 
 
-def segment_ngrams(text: str) -> tuple[IntArray, IntArray, int]:
-    """(window of each n-gram occurrence, its hashed bucket, number of windows)."""
-    padded = f" {text} "
-    codes = np.frombuffer(padded.encode("utf-32-le"), dtype="<u4").astype(np.uint64)
-    positions, buckets = [], []
-    for size in NGRAM_SIZES:
+def block_ngrams(text: str) -> tuple[IntArray, IntArray, int]:
+    """(block of each n-gram occurrence, its hashed bucket, number of blocks)."""
+    codes = np.frombuffer(f" {text} ".encode("utf-32-le"), dtype="<u4").astype(np.uint64)
+    blocks, buckets = [], []
+    hashed = np.zeros(len(codes), dtype=np.uint64)
+    for size in range(1, NGRAM_SIZES[-1] + 1):  # the hash of n-grams grows by one character
         count = len(codes) - size + 1
         if count <= 0:
-            continue
-        hashed = np.full(count, size, dtype=np.uint64)
-        for offset in range(size):
-            hashed = hashed * _PRIME + codes[offset : offset + count]
-        buckets.append(((hashed * _MIX) >> _SHIFT).astype(np.int64))
-        positions.append(np.arange(count, dtype=np.int64))
+            break
+        hashed = hashed[:count] * _PRIME + codes[size - 1 : size - 1 + count]
+        if size in NGRAM_SIZES:
+            mixed = (hashed ^ np.uint64(size << 56)) * _MIX
+            buckets.append((mixed >> _SHIFT).astype(np.int64))
+            blocks.append(np.arange(count, dtype=np.int64) // BLOCK)
     if not buckets:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, 1
-    block = np.concatenate(positions) // BLOCK
-    bucket = np.concatenate(buckets)
-    windows = max(1, int(block.max()))  # blocks - 1, at least one window
-    # Block b belongs to window b (if it exists) and to window b - 1 (if b > 0).
-    first = block < windows
-    second = block > 0
-    window_ids = np.concatenate([block[first], block[second] - 1])
-    return window_ids, np.concatenate([bucket[first], bucket[second]]), windows
+    return np.concatenate(blocks), np.concatenate(buckets), int(blocks[0][-1]) + 1
+
+
+def windows_of(per_block: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Per-window sums from per-block sums: window k is blocks k and k + 1."""
+    return per_block if len(per_block) == 1 else per_block[:-1] + per_block[1:]
 
 
 @dataclass(frozen=True)
@@ -65,12 +62,12 @@ class NgramModel:
 
     def window_scores(self, text: str) -> npt.NDArray[np.float64]:
         """The probability, per window of the text, that it is an injection."""
-        window_ids, buckets, windows = segment_ngrams(text)
+        block_ids, buckets, blocks = block_ngrams(text)
         if len(buckets) == 0:
             return np.zeros(1)
-        sums = np.bincount(window_ids, weights=self.weights[buckets], minlength=windows)
-        counts = np.bincount(window_ids, minlength=windows)
-        logits = sums / np.sqrt(np.maximum(counts, 1)) + self.intercept
+        sums = windows_of(np.bincount(block_ids, weights=self.weights[buckets], minlength=blocks))
+        counts = windows_of(np.bincount(block_ids, minlength=blocks).astype(np.float64))
+        logits = sums / np.sqrt(np.maximum(counts, 1.0)) + self.intercept
         return 1.0 / (1.0 + np.exp(-logits))
 
     def score(self, text: str) -> float:
@@ -93,7 +90,3 @@ def save_model(path: Path, weights: npt.NDArray[np.float64], intercept: float,
     buckets = np.flatnonzero(np.abs(weights) >= 1e-3).astype(np.uint32)
     np.savez_compressed(path, buckets=buckets, values=weights[buckets].astype(np.float16),
                         intercept=np.float64(intercept), threshold=np.float64(threshold))
-
-
-def logit(probability: float) -> float:
-    return math.log(probability / (1 - probability))

@@ -14,12 +14,15 @@ _DIRECTION_MARKS = "\u200e\u200f"
 
 def skeleton(text: str) -> str:
     """The text with every non-ASCII look-alike of a letter replaced by that letter."""
-    pattern, table = _table()
-    return pattern.sub(lambda match: table[match.group()], text)
+    bmp, astral, table = _table()
+    text = bmp.sub(lambda match: table[match.group()], text)
+    if max(text, default=" ") > "\uffff":
+        text = astral.sub(lambda match: table[match.group()], text)
+    return text
 
 
 @lru_cache(maxsize=1)
-def _table() -> tuple[re.Pattern[str], dict[str, str]]:
+def _table() -> tuple[re.Pattern[str], re.Pattern[str], dict[str, str]]:
     # The package loads its JSON data on import (~20 ms): only the first check pays for it.
     from confusable_homoglyphs.confusables import confusables_data
 
@@ -28,7 +31,7 @@ def _table() -> tuple[re.Pattern[str], dict[str, str]]:
         for glyph in _glyphs(confusables_data.get(letter, [])):
             table.setdefault(glyph, letter.lower())
     for char, homoglyphs in confusables_data.items():  # one hop further: "τ" → "ᴛ" → "t"
-        if char.isascii() or char in table:
+        if len(char) != 1 or char.isascii() or char in table:
             continue
         targets = [table[g] for g in _glyphs(homoglyphs) if g in table]
         targets += [g for g in _glyphs(homoglyphs, ascii_only=True) if g.isalpha()]
@@ -38,8 +41,10 @@ def _table() -> tuple[re.Pattern[str], dict[str, str]]:
         lowered = glyph.casefold()
         if len(lowered) == 1 and not lowered.isascii():
             table.setdefault(lowered, letter)
-    chars = "".join(sorted(table))
-    return re.compile("[" + re.escape(chars) + "]"), table
+    # Two classes: `re` looks a character up in a bitmap only when all of them are in the BMP.
+    bmp = "".join(sorted(c for c in table if c <= "\uffff"))
+    astral = "".join(sorted(c for c in table if c > "\uffff"))
+    return re.compile(f"[{re.escape(bmp)}]"), re.compile(f"[{re.escape(astral)}]"), table
 
 
 def _glyphs(homoglyphs: list[dict[str, str]], *, ascii_only: bool = False) -> list[str]:
