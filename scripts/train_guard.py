@@ -66,7 +66,8 @@ class Windows:
 
 
 def _fit(matrix: sparse.csr_matrix, labels: npt.NDArray[np.int64], c: float) -> LogisticRegression:
-    model = LogisticRegression(C=c, class_weight="balanced", max_iter=2000, solver="liblinear")
+    model = LogisticRegression(C=c, class_weight="balanced", max_iter=2000, solver="liblinear",
+                               random_state=0)
     return model.fit(matrix, labels)
 
 

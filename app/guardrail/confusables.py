@@ -41,6 +41,10 @@ def _table() -> tuple[re.Pattern[str], re.Pattern[str], dict[str, str]]:
         lowered = glyph.casefold()
         if len(lowered) == 1 and not lowered.isascii():
             table.setdefault(lowered, letter)
+    for glyph in list(table):  # a capital reads as its small letter: "Ι" (iota) → "ι" → "i"
+        lowered = glyph.casefold()
+        if lowered != glyph and lowered in table:
+            table[glyph] = table[lowered]
     # Two classes: `re` looks a character up in a bitmap only when all of them are in the BMP.
     bmp = "".join(sorted(c for c in table if c <= "\uffff"))
     astral = "".join(sorted(c for c in table if c > "\uffff"))

@@ -258,9 +258,9 @@ MACHINE = _any(
 HERE = _any(
     r"(?:of|from|in|on|inside|for|used by) (?:the |this |your |that |my )?" + MACHINE,
     r"(?:do|da|deste|desta|desse|dessa|no|na|neste|nesta|nesse|nessa|dentro do|dentro da|"
-    r"usadas? pelo|usadas? pela) (?:seu |sua |teu |tua )?" + MACHINE,
-    r"(?:del|de la|de este|de esta|en este|en esta|en el|en la|dentro del|usadas? por el) "
-    r"(?:tu )?" + MACHINE,
+    r"usadas? pelo|usadas? pela|de) (?:seu |sua |teu |tua )?" + MACHINE,
+    r"(?:del|de la|de este|de esta|en este|en esta|en el|en la|dentro del|usadas? por el|de) "
+    r"(?:tu |su )?" + MACHINE,
     "here", "right now", "currently set", "currently defined", "that you (?:have|see|can see)",
     "aqui", "agora", "atuais", "definidas agora", "que voce (?:tem|ve|enxerga)",
     "aqui dentro", "ahora", "actuales", "que tienes", "que ves",

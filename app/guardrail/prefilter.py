@@ -94,10 +94,17 @@ class Prefilter:
         options.log_errors = False
         logging.getLogger("re2").setLevel(logging.ERROR)
         self._set = re2.Set.SearchSet(options)
+        # Index 0 matches every text: a match without it means RE2 gave up (its DFA ran out of
+        # memory), and then every pattern is a candidate.
+        self._set.Add("")
         for pattern in patterns:
             self._set.Add(loosen(pattern))
         self._set.Compile()
+        self._all = set(range(len(patterns)))
 
     def candidates(self, text: str) -> set[int]:
         """Indices of the patterns that may match (every one that does is among them)."""
-        return set(self._set.Match(text.encode("utf-8")) or ())
+        found = self._set.Match(text.encode("utf-8")) or ()
+        if 0 not in found:
+            return set(self._all)
+        return {index - 1 for index in found if index}
