@@ -7,18 +7,41 @@ import re
 import string
 from functools import lru_cache
 
-__all__ = ["skeleton"]
+__all__ = ["char_ranges", "has_astral", "skeleton"]
 
 _DIRECTION_MARKS = "\u200e\u200f"
+
+
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 
 
 def skeleton(text: str) -> str:
     """The text with every non-ASCII look-alike of a letter replaced by that letter."""
     bmp, astral, table = _table()
     text = bmp.sub(lambda match: table[match.group()], text)
-    if max(text, default=" ") > "\uffff":
+    if has_astral(text):
         text = astral.sub(lambda match: table[match.group()], text)
     return text
+
+
+def has_astral(text: str) -> bool:
+    """Whether a character lies beyond the BMP (emoji, tags, mathematical letters)."""
+    return _ASTRAL.search(text) is not None
+
+
+def char_ranges(codepoints: list[int]) -> str:
+    """The body of a regex character class holding these code points, as ranges: `re` scans a
+    class of a few ranges fast, one of thousands of single characters slowly."""
+    parts, points = [], sorted(set(codepoints))
+    start = previous = points[0] if points else 0
+    for point in [*points[1:], -1]:
+        if point == previous + 1:
+            previous = point
+            continue
+        parts.append(re.escape(chr(start)) if start == previous
+                     else f"{re.escape(chr(start))}-{re.escape(chr(previous))}")
+        start = previous = point
+    return "".join(parts) if points else "\x00"
 
 
 @lru_cache(maxsize=1)
@@ -46,9 +69,9 @@ def _table() -> tuple[re.Pattern[str], re.Pattern[str], dict[str, str]]:
         if lowered != glyph and lowered in table:
             table[glyph] = table[lowered]
     # Two classes: `re` looks a character up in a bitmap only when all of them are in the BMP.
-    bmp = "".join(sorted(c for c in table if c <= "\uffff"))
-    astral = "".join(sorted(c for c in table if c > "\uffff"))
-    return re.compile(f"[{re.escape(bmp)}]"), re.compile(f"[{re.escape(astral)}]"), table
+    bmp = char_ranges([ord(c) for c in table if c <= "\uffff"])
+    astral = char_ranges([ord(c) for c in table if c > "\uffff"])
+    return re.compile(f"[{bmp}]"), re.compile(f"[{astral}]"), table
 
 
 def _glyphs(homoglyphs: list[dict[str, str]], *, ascii_only: bool = False) -> list[str]:

@@ -124,7 +124,7 @@ REVEAL_VERB = _any(
     r"repit(?:a|as)", r"repet(?:e|ir)", r"dig(?:a|as)", r"me diga", r"me fal(?:e|a)",
     r"fal(?:e|a) (?:qual|quais)", r"cont(?:e|a) (?:qual|quais)", r"vaz(?:e|ar)", r"despej(?:e|ar)",
     r"exponha", r"divulgu?e", r"qual (?:e|eh|era|foi|seria)", r"quais (?:sao|eram|foram)",
-    r"cole", r"d(?:e|a)-me", r"me d(?:e|a|ê)", r"envi(?:e|a|ar)", r"compartilh(?:e|a|ar)",
+    r"cole", r"d(?:e|a)-me", r"me d(?:e|a)", r"envi(?:e|a|ar)", r"compartilh(?:e|a|ar)",
     r"transcrev(?:a|e)", r"coloque", r"ponha", r"me pass(?:e|a)", "put", "place", "transcribe",
     r"pon", r"coloca", r"pasame", r"begin (?:your )?(?:answer|reply|response) with",
     r"start (?:your )?(?:answer|reply|response) with", r"comece (?:a |sua )?resposta com",
@@ -204,13 +204,18 @@ CREDENTIAL_NAMES = _any(
     r"/etc/(?:shadow|sudoers|gshadow)\b", r"\.ssh/id \w+", r"\.ssh/id_\w+", r"\.aws/credentials",
     r"\.git-credentials", r"\.docker/config\.json", r"\.netrc\b", r"docker\.sock\b",
 )
+_ENV_COMMAND = r"(?:env|printenv|set|export -p|declare -x|export|compgen -v|getenv)"
+_ENV_COMMAND_END = (
+    r"(?=\s*$|\s*[|>;&)`]|\s+(?:-0|--null|and|e|y|then|depois|luego|command|comando|now|"
+    r"agora|ahora|por favor|please)\b)"
+)
 ENV_COMMANDS = (
-    r"(?:^|[:;&|`$(]\s*|[?!.]\s+|\b(?:run|execute|exec|type|call|rode|roda|rodar|execute|executar|digite|"
-    r"chame|ejecuta|ejecutar|corre|correr|escribe|teclea|lance|launch)\s+(?:the |o |el |a |"
-    r"this |este |esse )?(?:command |comando |shell command |comando de shell )?)"
-    r"(?:env|printenv|set|export -p|declare -x|export|compgen -v|getenv)"
-    r"(?=\s*$|\s*[|>;&)`]|\s+(?:-0|--null|and|e|y|then|depois|luego|command|comando|now|agora|"
-    r"ahora|por favor|please)\b)"
+    # A bare command: at the start, after a shell operator or a sentence, or after "run".
+    rf"^{_ENV_COMMAND}{_ENV_COMMAND_END}",
+    rf"(?:(?<=[:;&|`$(])|(?<=[:;&|`$(?!.] ))\b{_ENV_COMMAND}{_ENV_COMMAND_END}",
+    rf"\b(?:run|execute|exec|type|call|rode|roda|rodar|executar|digite|chame|ejecuta|ejecutar|"
+    rf"corre|correr|escribe|teclea|lance|launch)\s+(?:the |o |el |a |this |este |esse )?"
+    rf"(?:command |comando |shell command |comando de shell )?{_ENV_COMMAND}{_ENV_COMMAND_END}",
 )
 ENV_CODE = (
     r"(?:prints?|printf|printing|echo|echoes|logs?|dumps?|write|writes|pprint|puts|jsonify|"
@@ -280,7 +285,7 @@ DESTRUCTIVE_COMMANDS = (
     r"\bshred (?:-\S+ )*\S", r">\s*/dev/(?:sd|nvme|hd|xvd|vd|mmcblk)\w*",
     r":\(\)\s*\{\s*:\s*\|\s*:\s*&\s*\}\s*;\s*:", r"\bchmod (?:-r |-r)?(?:0?777|a\+rwx|-r 777) /(?=\s|$)",
     r"\bchown -r \S+ /(?=\s|$)", r"\bfind / (?:\S+ )*-delete\b", r"\bfind / (?:\S+ )*-exec rm\b",
-    r"\bremove-?item\b(?=.*-recurse)(?=.*-force)", r"\b(?:rd|rmdir|del) /s /q\b",
+    r"\bremove-?item\b(?=.{0,200}-recurse)(?=.{0,200}-force)", r"\b(?:rd|rmdir|del) /s /q\b",
     r"\bformat [a-z]: ?(?:/\w+)?(?=\s|$)", r"\bgit push (?:\S+ )*--force\S* (?:\S+ )*(?:main|master)\b",
 )
 DESTROY_VERB = _any(
@@ -320,8 +325,9 @@ DESTROY_WHERE = _any(
 
 # --- privilege escalation --------------------------------------------------------------
 PRIVILEGE_COMMANDS = (
-    r"\bsudo\b", r"\bdoas\b", r"\bpkexec\b", r"(?:^|[;&|]\s*|\brun |\brode |\bejecuta )su"
-    r"(?: -\w*)*(?: root)?(?=\s*$|\s*[;&|])", r"\bsu (?:-l |--login |-c |- )?root\b",
+    r"\bsudo\b", r"\bdoas\b", r"\bpkexec\b", r"^su(?: -\w*)*(?: root)?(?=\s*$|\s*[;&|])",
+    r"(?:; ?|& ?|\| ?|\brun |\brode |\bejecuta )su(?: -\w*)*(?: root)?(?=\s*$|\s*[;&|])",
+    r"\bsu (?:-l |--login |-c |- )?root\b",
     r"\bsu -(?:\s|$)", r"\bchmod [ugoa]*\+s\b", r"\bchmod [2467][0-7]{3}\b", r"\bsetcap\b",
     r"\bcapsh\b", r"\bnsenter\b", r"--privileged\b", r"\bvisudo\b",
     r"\busermod (?:-\w+ )*(?:sudo|wheel|root|docker|admin)\b", r"\bpasswd root\b",
@@ -431,7 +437,7 @@ NEW_IDENTITY = _any(
     r"nuevas? instruccion(?:es)?(?: del sistema)? ?:", r"updated instructions ?:",
 )
 FAKE_TAG = (
-    r"(?:^|\s)[\[<({|]\s*/?\s*(?:system|sistema|admin|administrator|administrador|developer|"
+    r"[\[<({|] ?/? ?(?:system|sistema|admin|administrator|administrador|developer|"
     r"desenvolvedor|desarrollador|root|operator|anthropic|openai|sys|instrucoes|instructions|"
     r"instrucciones)(?: (?:message|mensagem|mensaje|prompt|override|note|nota|update|"
     r"atualizacao|actualizacion))?\s*[\]>)}|]\s*:?(?= ).{0,80}?\b(?:you|your|voce|vc|sua|seu|"
@@ -493,7 +499,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     ),
     "credential_access": (
         CREDENTIAL_NAMES,
-        ENV_COMMANDS,
+        *ENV_COMMANDS,
         ENV_CODE,
         rf"\b{DUMP_VERB} {SYS_FILLER}(?:{ALL_QUANT} |{POSS} )(?:\w+ )?(?:the |os |as |las |los )?"
         rf"(?:current |atuais |actuales )?{ENV_OBJECT}",

@@ -10,7 +10,7 @@ import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from app.guardrail.confusables import skeleton
+from app.guardrail.confusables import char_ranges, has_astral, skeleton
 from app.guardrail.phrases import LEET_PREFIXES
 
 __all__ = ["Views", "canonical", "normalize", "views"]
@@ -23,9 +23,10 @@ _BLANKS = "\u115f\u1160\u2800\u3164\uffa0"
 _COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
 _TAGS = re.compile("[\U000e0020-\U000e007e]+")
 
-# Markdown emphasis and code marks vanish inside words, snake_case separators become spaces;
-# quote, heading and list marks go at the start of a line only ("C#", "a > b" stay).
-_MARKS = str.maketrans({"*": None, "`": None, "~": None, "_": " "})
+# Markdown emphasis and code marks vanish inside words ("~" stays: "~/.claude"), snake_case
+# separators become spaces; quote, heading and list marks go at the start of a line only
+# ("C#", "a > b" stay).
+_MARKS = (("*", ""), ("`", ""), ("_", " "))
 _LINE_MARKS = re.compile(r"(?m)^[ \t]*(?:(?:>|#{1,6}|[-+] )[ \t]*)+")  # quotes, headings, lists
 _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b",
                        "9": "g", "@": "a", "$": "s"})
@@ -55,8 +56,8 @@ _MAX_BLOBS = 8
 
 
 def _ignorable_class(lo: int, hi: int, extra: str) -> re.Pattern[str]:
-    cf = [chr(c) for c in range(lo, hi) if unicodedata.category(chr(c)) == "Cf"]
-    return re.compile("[" + re.escape("".join(cf)) + extra + "]+")
+    cf = [c for c in range(lo, hi) if unicodedata.category(chr(c)) == "Cf"]
+    return re.compile("[" + char_ranges(cf) + extra + "]+")
 
 
 # Two classes: `re` looks a character up in a bitmap only when all of them are in the BMP.
@@ -120,7 +121,7 @@ def _visible(text: str) -> str:
     if _latin1(text):  # Portuguese, Spanish: only the soft hyphen can hide there
         return text.replace("\u00ad", "")
     text = _IGNORABLE.sub("", text)
-    if max(text, default=" ") > "\uffff":
+    if has_astral(text):
         text = _IGNORABLE_ASTRAL.sub("", text)
     return _BLANK.sub(" ", text)
 
@@ -137,12 +138,19 @@ def _canonical_lines(visible: str) -> str:
         folded = _LINE_MARKS.sub("", folded)
     if _SPACED_HINT.search(folded):
         folded = _SPACED.sub(_join_spaced, folded)
-    folded = folded.translate(_MARKS)
+    folded = _unmark(folded)
     if hints := [m.start() for m in _LEET_HINT.finditer(folded)]:
         folded = _unleet(folded, hints)
     if hints := [m.start() for m in _FRAGMENT_HINT.finditer(folded)]:
         folded = _at_hints(folded, hints, _FRAGMENT_TOKEN, _glued)
     return folded
+
+
+def _unmark(text: str) -> str:
+    for mark, replacement in _MARKS:  # str.replace: translate is slow on non-ASCII text
+        if mark in text:
+            text = text.replace(mark, replacement)
+    return text
 
 
 def _unleet(text: str, hints: list[int]) -> str:

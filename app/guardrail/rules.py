@@ -7,22 +7,24 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from app.guardrail.phrases import FAMILIES
-from app.guardrail.prefilter import Prefilter
+from app.guardrail.anchors import AnchorIndex
 
 __all__ = ["BUILTIN_RULES", "RULE_CODES", "GuardrailRule", "RuleSet", "compile_extra_rules"]
 
 
 @dataclass(frozen=True)
 class GuardrailRule:
-    """One blocked input pattern with its stable code."""
+    """One blocked input pattern with its stable code (and its alternatives, one by one)."""
 
     code: str
     description: str
     pattern: re.Pattern[str]
+    parts: tuple[re.Pattern[str], ...] = ()
 
 
 def _rule(code: str, description: str, *patterns: str) -> GuardrailRule:
-    return GuardrailRule(code, description, re.compile("|".join(f"(?:{p})" for p in patterns)))
+    return GuardrailRule(code, description, re.compile("|".join(f"(?:{p})" for p in patterns)),
+                         tuple(re.compile(p) for p in patterns))
 
 
 _DESCRIPTIONS = {
@@ -58,17 +60,17 @@ def compile_extra_rules(patterns: Sequence[str]) -> tuple[GuardrailRule, ...]:
 
 
 class RuleSet:
-    """The enabled rules, checked with the RE2 prefilter first: `re` then runs only the rules
-    the prefilter names, on the 512-character chunks it names them for."""
+    """The enabled rules, checked through their anchors: `re` runs only the alternatives whose
+    required literal is in the text, only around it."""
 
-    CHUNK = 512
-    STRIDE = 256  # chunks overlap by 256: a match of up to 192 characters lies whole in one
-    MARGIN = 64  # a match this close to a cut chunk's end may be an artefact of the cut
+    MARGIN = 64  # a match this close to a cut window's end may be an artefact of the cut
 
     def __init__(self, builtin: Sequence[GuardrailRule], extra: Sequence[GuardrailRule]) -> None:
         self.builtin = tuple(builtin)
         self.extra = tuple(extra)
-        self._prefilter = Prefilter([rule.pattern.pattern for rule in self.builtin])
+        self._parts = [(number, part) for number, rule in enumerate(self.builtin)
+                       for part in rule.parts or (rule.pattern,)]
+        self._anchors = AnchorIndex([part.pattern for _, part in self._parts])
 
     @property
     def rules(self) -> tuple[GuardrailRule, ...]:
@@ -77,27 +79,27 @@ class RuleSet:
     def first_match(self, texts: Sequence[str], raw: str) -> GuardrailRule | None:
         """The first rule (in order) that one of the texts breaks; the configured patterns
         also read the raw normalised text (accents kept)."""
-        hits = {index for text in texts for index in self._hits(text)}
-        for index in sorted(hits):
-            return self.builtin[index]
+        hits = {self._parts[index][0] for text in texts for index in self._hits(text)}
+        if hits:
+            return self.builtin[min(hits)]
         for rule in self.extra:
             if any(rule.pattern.search(text) for text in (*texts, raw)):
                 return rule
         return None
 
     def _hits(self, text: str) -> set[int]:
-        found: set[int] = set()
-        for start, end in self._chunks(len(text)):
-            for index in self._prefilter.candidates(text[start:end]) - found:
-                if _matches(self.builtin[index].pattern, text, start, end, self.MARGIN):
-                    found.add(index)
+        """The alternatives that match the text."""
+        where = self._anchors.candidates(text)
+        found = {i for i in where.everywhere if self._parts[i][1].search(text)}
+        for index, starts in where.starts.items():
+            match = self._parts[index][1].match
+            if any(match(text, start) for start in starts):
+                found.add(index)
+        for index, spans in where.spans.items():
+            pattern = self._parts[index][1]
+            if any(_matches(pattern, text, start, end, self.MARGIN) for start, end in spans):
+                found.add(index)
         return found
-
-    def _chunks(self, length: int) -> list[tuple[int, int]]:
-        if length <= self.CHUNK:
-            return [(0, length)]
-        starts = range(0, length - self.CHUNK + self.STRIDE, self.STRIDE)
-        return [(start, min(length, start + self.CHUNK)) for start in starts]
 
 
 def _matches(pattern: re.Pattern[str], text: str, start: int, end: int, margin: int) -> bool:

@@ -1,4 +1,4 @@
-"""The guardrail's layers: the RE2 prefilter never changes a rule's verdict, the classifier
+"""The guardrail's layers: the rules' anchors never change a rule's verdict, the classifier
 scores exactly the features it was trained on, settings switch rules and tune the threshold,
 and the project's held-out split shows the issue's targets."""
 
@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from app.errors import InputBlocked
 from app.guardrail import CLASSIFIER_CODE, Guardrail, views
 from app.guardrail.classifier import MODEL_PATH, load_model
-from app.guardrail.prefilter import loosen
+from app.guardrail.anchors import leading_needles, needles
 from app.guardrail.rules import BUILTIN_RULES, RuleSet
 from app.settings import REPO_ROOT, Settings
 from scripts.guard_corpus import Sample, build
@@ -34,8 +34,8 @@ def corpus() -> tuple[Sample, ...]:
 
 
 def naive_rule(texts: tuple[str, ...]) -> str | None:
-    """The first rule that matches, with plain `re` over every text: what the prefilter
-    must reproduce."""
+    """The first rule that matches, with plain `re` over every text: what the anchors must
+    reproduce."""
     for rule in BUILTIN_RULES:
         if any(rule.pattern.search(text) for text in texts):
             return rule.code
@@ -52,35 +52,33 @@ def ruleset_rule(texts: tuple[str, ...]) -> str | None:
     return rule.code if rule else None
 
 
-class _GivesUp:
-    """An RE2 set whose DFA ran out of memory: Match reports nothing, not even index 0."""
-
-    def Match(self, text: bytes) -> None:  # noqa: N802 - RE2's name
-        return None
-
-
-class TestPrefilter:
+class TestAnchors:
     @pytest.mark.parametrize(
-        ("pattern", "loose"),
+        ("pattern", "expected"),
         [
-            (r"\bsudo\b", "sudo"),
-            (r"a(?=b)c(?!d)e(?<=f)g(?<!h)", "aceg"),
-            (r"[\w.-]+\d", r"[0-9A-Za-z_\x{80}-\x{10FFFF}.-]+[0-9\x{80}-\x{10FFFF}]"),
-            (r"(?!(?: \S+){0,4}? (?:our|my))x", "x"),
-            (r"[(]\)(?=[)])", r"[(]\)"),
+            (r"\bsudo\b", {"sudo"}),
+            (r"\b(?:go|do) (?:\w+ )?(?:instructions|prompts?)\b", {"instructions", "prompt", "prompts"}),
+            (r"\bsystem ?prompt", {"system prompt", "systemprompt"}),
+            (r"ignor(?:e|a)|disregard", {"ignore", "ignora", "disregard"}),
+            (r"\b(?:a|b)\b", None),  # too short to be worth looking for
+            (r"(?:x\w+)?\d+", None),
         ],
     )
-    def test_loosen(self, pattern: str, loose: str) -> None:
-        assert loosen(pattern) == loose
+    def test_needles(self, pattern: str, expected: set[str] | None) -> None:
+        found = needles(pattern)
+        assert (None if found is None else set(found)) == expected
 
-    def test_a_failed_search_makes_every_rule_a_candidate(self) -> None:
-        prefilter = ruleset()._prefilter
-        prefilter._set = _GivesUp()  # type: ignore[assignment]
-        try:
-            assert prefilter.candidates("hello") == set(range(len(BUILTIN_RULES)))
-        finally:
-            ruleset.cache_clear()
+    def test_leading_needles(self) -> None:
+        assert leading_needles(r"\b(?:show|print) (?:me )?your") == {
+            "show your", "show me your", "print your", "print me your"}
+        assert leading_needles(r"(?:\w+ )?prompt") is None
 
+    def test_only_start_anchored_alternatives_are_searched_whole(self) -> None:
+        whole = [ruleset()._parts[i][1].pattern for i in ruleset()._anchors.unanchored]
+        assert all(pattern.startswith("^") for pattern in whole)
+
+
+class TestSameVerdict:
     def test_same_verdict_on_the_whole_corpus(self) -> None:
         for sample in corpus():
             texts = views(sample.text).all()
@@ -98,7 +96,7 @@ class TestPrefilter:
         )
     )
     def test_same_verdict_on_long_mixed_texts(self, pieces: list[str]) -> None:
-        """Attacks anywhere in long texts, across the prefilter's 512-character chunks."""
+        """Attacks anywhere in long texts, each looked for only around its anchors."""
         texts = views("".join(pieces)).all()
         assert ruleset_rule(texts) == naive_rule(texts)
 
