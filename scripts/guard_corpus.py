@@ -1,5 +1,5 @@
 """The guardrail's own corpus: malicious and benign messages in Portuguese, English and Spanish,
-built from templates × slot fillers × obfuscations, with a held-out split.
+built from templates by slot fillers by obfuscations, with a held-out split.
 
 Every template and every slot filler belongs to one split only (chosen by a hash of its text),
 so a held-out message shares no template and no filler phrase with any training message: the

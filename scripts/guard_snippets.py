@@ -67,7 +67,8 @@ export function Hint({ onIgnore, instructions }: Props) {
 }""",
     """SELECT_PROMPT = \"\"\"Você é o assistente de vendas da loja. Responda só sobre pedidos.\"\"\"
 def build_messages(user_text):
-    return [{"role": "system", "content": SELECT_PROMPT}, {"role": "user", "content": user_text}]""",
+    return [{"role": "system", "content": SELECT_PROMPT},
+            {"role": "user", "content": user_text}]""",
     """try:
     conn = psycopg.connect(os.environ["PG_DSN"])
 except KeyError:

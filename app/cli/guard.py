@@ -47,7 +47,7 @@ def check(
 
 def _open(file: str) -> Any:
     try:
-        return open(file, "rb")  # noqa: SIM115 - closed by the caller
+        return open(file, "rb")
     except OSError as exc:
         raise typer.BadParameter(f"cannot read {file}: {exc.strerror}") from exc
 

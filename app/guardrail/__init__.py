@@ -10,8 +10,8 @@ from functools import lru_cache
 
 from app.errors import InputBlocked
 from app.guardrail.classifier import NgramModel, load_model
-from app.guardrail.pipeline import Views, canonical, normalize, views
 from app.guardrail.output import OutputSanitizer, StreamSanitizer, _replacement, output_sanitizer
+from app.guardrail.pipeline import Views, canonical, normalize, views
 from app.guardrail.rules import (
     BUILTIN_RULES,
     RULE_CODES,

@@ -39,13 +39,13 @@ def needles(pattern: str) -> frozenset[str] | None:
 
 def _best(items: list[tuple[Any, Any]]) -> frozenset[str] | None:
     if len(items) == 1 and items[0][0] is sre.BRANCH:  # a|b: a needle of either
-        found: set[str] = set()
+        either: set[str] = set()
         for branch in items[0][1][1]:
             part = _best(list(branch.data))
             if part is None:
                 return None
-            found |= part
-        return frozenset(found)
+            either |= part
+        return frozenset(either)
     best: frozenset[str] | None = None
     for start, (op, av) in enumerate(items):
         if op in _ZERO_WIDTH or (op in (sre.MAX_REPEAT, sre.MIN_REPEAT) and av[0] == 0):

@@ -65,7 +65,8 @@ class NgramModel:
         block_ids, buckets, blocks = block_ngrams(text)
         if len(buckets) == 0:
             return np.zeros(1)
-        sums = windows_of(np.bincount(block_ids, weights=self.weights[buckets], minlength=blocks))
+        per_block = np.bincount(block_ids, weights=self.weights[buckets], minlength=blocks)
+        sums = windows_of(per_block.astype(np.float64))
         counts = windows_of(np.bincount(block_ids, minlength=blocks).astype(np.float64))
         logits = sums / np.sqrt(np.maximum(counts, 1.0)) + self.intercept
         return 1.0 / (1.0 + np.exp(-logits))

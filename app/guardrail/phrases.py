@@ -283,10 +283,12 @@ RM_FLAGS = (
 DESTRUCTIVE_COMMANDS = (
     r"\bmkfs(?:\.\w+)?\b", r"\bdd (?:\S+ )*of=/dev/(?!null\b)", r"\bwipefs\b",
     r"\bshred (?:-\S+ )*\S", r">\s*/dev/(?:sd|nvme|hd|xvd|vd|mmcblk)\w*",
-    r":\(\)\s*\{\s*:\s*\|\s*:\s*&\s*\}\s*;\s*:", r"\bchmod (?:-r |-r)?(?:0?777|a\+rwx|-r 777) /(?=\s|$)",
+    r":\(\)\s*\{\s*:\s*\|\s*:\s*&\s*\}\s*;\s*:",
+    r"\bchmod (?:-r |-r)?(?:0?777|a\+rwx|-r 777) /(?=\s|$)",
     r"\bchown -r \S+ /(?=\s|$)", r"\bfind / (?:\S+ )*-delete\b", r"\bfind / (?:\S+ )*-exec rm\b",
     r"\bremove-?item\b(?=.{0,200}-recurse)(?=.{0,200}-force)", r"\b(?:rd|rmdir|del) /s /q\b",
-    r"\bformat [a-z]: ?(?:/\w+)?(?=\s|$)", r"\bgit push (?:\S+ )*--force\S* (?:\S+ )*(?:main|master)\b",
+    r"\bformat [a-z]: ?(?:/\w+)?(?=\s|$)",
+    r"\bgit push (?:\S+ )*--force\S* (?:\S+ )*(?:main|master)\b",
 )
 DESTROY_VERB = _any(
     "delete", "erase", "wipe", "destroy", "remove", "format", "nuke", "purge", "obliterate",
@@ -461,7 +463,8 @@ FAMILIES: dict[str, tuple[str, ...]] = {
         rf"cuentan|valen)\b",
         rf"\b(?:treat|consider|regard|considere|trate|considera|trata) {DETS}(?:{PREVIOUS} )?"
         rf"(?:{INSTRUCTIONS}|{ORDERS}) (?:{PREVIOUS} )?(?:as |como )?{RULES_VOIDED}",
-        rf"\b(?:none|nenhuma|nenhum|ninguna|ninguno) (?:of the|of your|das|dos|de las|de los|de tus) "
+        rf"\b(?:none|nenhuma|nenhum|ninguna|ninguno) "
+        rf"(?:of the|of your|das|dos|de las|de los|de tus) "
         rf"(?:{PREVIOUS} )?(?:{INSTRUCTIONS}|{ORDERS})",
         rf"\b(?:start over|start fresh|begin again|reset yourself|comece do zero|recomece|"
         rf"comece de novo|empieza de cero|vuelve a empezar)\b.{{0,40}}?\b(?:without|sem|sin) "
@@ -492,10 +495,10 @@ FAMILIES: dict[str, tuple[str, ...]] = {
         rf"\b(?:{REVEAL_VERB}|{SUMMARY_VERB}) {SYS_FILLER}(?:{OWN_INSTRUCTIONS}|{ORDERS}) "
         rf"(?:that |que |with which |con que |com que )?(?:you|voce|vc|te|tu|se te)(?: \w+){{0,2}} "
         rf"{CONFIGURED}",
-        rf"\b(?:what|which|quais|qual|cuales|cual) (?:\w+ ){{0,3}}(?:you|voce|vc|tu|te) (?:\w+ )"
-        rf"{{0,3}}(?:told|given|instructed|programmed|dito|dadas|instruido|programado|dicho|"
-        rf"dado|programaron) (?:\w+ ){{0,3}}(?:before|at the start|initially|first|antes|"
-        rf"no inicio|inicialmente|al principio|al inicio)\b",
+        r"\b(?:what|which|quais|qual|cuales|cual) (?:\w+ ){0,3}(?:you|voce|vc|tu|te) (?:\w+ )"
+        r"{0,3}(?:told|given|instructed|programmed|dito|dadas|instruido|programado|dicho|"
+        r"dado|programaron) (?:\w+ ){0,3}(?:before|at the start|initially|first|antes|"
+        r"no inicio|inicialmente|al principio|al inicio)\b",
     ),
     "credential_access": (
         CREDENTIAL_NAMES,
@@ -530,12 +533,12 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "role_override": (
         rf"\b{ROLE_CLAIM}\s*(?:\S+ ){{0,8}}?{UNRESTRICTED}",
         rf"\b(?:{MODE_NAME}) mode\b", rf"\bmodo (?:{MODE_NAME})\b",
-        rf"\b(?:enable|activate|enter|turn on|switch to|ative|ativar|entre no|entre em|ligue|"
-        rf"habilite|activa|activar|entra en) (?:the |o |el )?(?:developer|desenvolvedor|"
-        rf"desarrollador) mode\b(?! (?:on|in|of|do|da|del|en) )",
-        rf"\b(?:developer|desenvolvedor|desarrollador) mode (?:enabled|activated|on|ativado|"
-        rf"ativo|habilitado|activado)\b", rf"\bmodo (?:developer|desenvolvedor|desarrollador) "
-        rf"(?:ativado|ativo|habilitado|activado|enabled)\b",
+        r"\b(?:enable|activate|enter|turn on|switch to|ative|ativar|entre no|entre em|ligue|"
+        r"habilite|activa|activar|entra en) (?:the |o |el )?(?:developer|desenvolvedor|"
+        r"desarrollador) mode\b(?! (?:on|in|of|do|da|del|en) )",
+        r"\b(?:developer|desenvolvedor|desarrollador) mode (?:enabled|activated|on|ativado|"
+        r"ativo|habilitado|activado)\b", r"\bmodo (?:developer|desenvolvedor|desarrollador) "
+        r"(?:ativado|ativo|habilitado|activado|enabled)\b",
         NO_LONGER,
         NEW_IDENTITY,
         FAKE_TAG,

@@ -161,7 +161,8 @@ def _unleet(text: str, hints: list[int]) -> str:
 def _at_hints(text: str, hints: list[int], token: re.Pattern[str],
               rewrite: Callable[[str], str]) -> str:
     """The text with each token that holds a hint position rewritten (the rest untouched)."""
-    pieces, done = [], 0
+    pieces: list[str] = []
+    done = 0
     for hint in hints:
         if hint < done:
             continue

@@ -6,8 +6,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from app.guardrail.phrases import FAMILIES
 from app.guardrail.anchors import AnchorIndex
+from app.guardrail.phrases import FAMILIES
 
 __all__ = ["BUILTIN_RULES", "RULE_CODES", "GuardrailRule", "RuleSet", "compile_extra_rules"]
 

@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 
 from app.errors import InputBlocked
 from app.guardrail import CLASSIFIER_CODE, Guardrail, views
-from app.guardrail.classifier import MODEL_PATH, load_model
 from app.guardrail.anchors import leading_needles, needles
+from app.guardrail.classifier import MODEL_PATH, load_model
 from app.guardrail.rules import BUILTIN_RULES, RuleSet
 from app.settings import REPO_ROOT, Settings
 from scripts.guard_corpus import Sample, build
@@ -57,7 +57,8 @@ class TestAnchors:
         ("pattern", "expected"),
         [
             (r"\bsudo\b", {"sudo"}),
-            (r"\b(?:go|do) (?:\w+ )?(?:instructions|prompts?)\b", {"instructions", "prompt", "prompts"}),
+            (r"\b(?:go|do) (?:\w+ )?(?:instructions|prompts?)\b",
+             {"instructions", "prompt", "prompts"}),
             (r"\bsystem ?prompt", {"system prompt", "systemprompt"}),
             (r"ignor(?:e|a)|disregard", {"ignore", "ignora", "disregard"}),
             (r"\b(?:a|b)\b", None),  # too short to be worth looking for
@@ -69,8 +70,9 @@ class TestAnchors:
         assert (None if found is None else set(found)) == expected
 
     def test_leading_needles(self) -> None:
-        assert leading_needles(r"\b(?:show|print) (?:me )?your") == {
-            "show your", "show me your", "print your", "print me your"}
+        found = leading_needles(r"\b(?:show|print) (?:me )?your")
+        assert found is not None
+        assert set(found) == {"show your", "show me your", "print your", "print me your"}
         assert leading_needles(r"(?:\w+ )?prompt") is None
 
     def test_only_start_anchored_alternatives_are_searched_whole(self) -> None:
@@ -141,7 +143,7 @@ class TestSettings:
         assert guard.check("/help").rule == "slash_command"
 
     def test_unknown_rule_code_is_named(self) -> None:
-        with pytest.raises(ValueError, match="WX_GUARDRAIL_DISABLED_RULES.*sudo"):
+        with pytest.raises(ValueError, match=r"WX_GUARDRAIL_DISABLED_RULES.*sudo"):
             Guardrail(Settings(guardrail_disabled_rules=["sudo"]))
 
     def test_threshold(self) -> None:
