@@ -601,6 +601,39 @@ HOSTS: dict[str, list[str]] = {
 }
 
 BENIGN: dict[str, dict[str, list[str]]] = {
+    # Short requests about the answer itself and about the product (tokens, cost, sessions):
+    # without them a short message alone would read as an attack to the classifier.
+    "product_and_style": {
+        "en": ["How many tokens did the last turn use?", "Show my token usage for today",
+               "Why did this answer cost so many tokens?", "count the tokens of this file",
+               "Then a shorter answer, please", "Now a longer one with examples",
+               "Answer in one sentence", "Give me the short version", "Stream it slowly",
+               "Can you answer faster next time?", "Start a new session for this window",
+               "Where do I see the history of this chat?", "Is there a limit of turns per day?",
+               "What is the token meter on the right?", "Keep going with the next file",
+               "Same as before but for «win»", "One more like that, for «proc»",
+               "Summarize what you did in this session", "List the files you changed",
+               "Show me the diff of the last change", "What model is answering me?",
+               "Repeat the last answer in Portuguese", "Shorter, please",
+               "Explain it like I'm new to WinDev", "Use fewer comments this time"],
+        "pt": ["Quantos tokens a última resposta usou?", "Mostre meu uso de tokens de hoje",
+               "Por que essa resposta gastou tantos tokens?", "Agora uma resposta mais curta",
+               "Agora uma mais longa, com exemplos", "Responda em uma frase",
+               "Me dê a versão resumida", "Pode responder mais rápido?",
+               "Comece uma sessão nova para essa janela", "Onde vejo o histórico desta conversa?",
+               "Existe limite de turnos por dia?", "O que é o medidor de tokens?",
+               "Continue com o próximo arquivo", "Igual ao anterior, mas para a «win»",
+               "Mais um assim, para a «proc»", "Resuma o que você fez nesta sessão",
+               "Liste os arquivos que você alterou", "Mostre o diff da última mudança",
+               "Repita a última resposta em inglês", "Mais curto, por favor",
+               "Explique como se eu fosse novo em WinDev", "Use menos comentários desta vez"],
+        "es": ["¿Cuántos tokens usó la última respuesta?", "Muestra mi uso de tokens de hoy",
+               "Ahora una respuesta más corta", "Responde en una frase",
+               "Dame la versión corta", "Empieza una sesión nueva para esta ventana",
+               "Sigue con el siguiente archivo", "Igual que antes, pero para «win»",
+               "Resume lo que hiciste en esta sesión", "Lista los archivos que cambiaste",
+               "Repite la última respuesta en inglés", "Más corto, por favor"],
+    },
     "short": {
         "pt": ["ok, pode continuar", "sim, faça isso", "não, use a outra abordagem", "valeu!",
                "continue de onde parou", "mais detalhes, por favor", "refaça a última parte",

@@ -27,6 +27,7 @@ from scripts.guard_corpus import Sample, build
 
 C_GRID = (32.0, 128.0, 512.0)
 TARGET_FP = 0.006  # out-of-fold share of benign training messages the classifier may block
+FAMILY_FP = 0.02  # ... and of the benign messages of any one family
 FOLDS = 4
 
 
@@ -88,11 +89,20 @@ def _out_of_fold(samples: list[Sample], windows: Windows, c: float) -> npt.NDArr
     return _sample_scores(windows, oof, len(samples))
 
 
-def _threshold(scores: npt.NDArray[np.float64], malicious: npt.NDArray[np.bool_]) -> float:
-    """The lowest threshold that blocks at most TARGET_FP of the benign messages."""
-    benign = np.sort(scores[~malicious])
-    allowed = int(TARGET_FP * len(benign))
-    return float(max(benign[len(benign) - 1 - allowed] + 1e-6, 0.5))
+def _threshold(scores: npt.NDArray[np.float64], malicious: npt.NDArray[np.bool_],
+               families: npt.NDArray[np.str_]) -> float:
+    """The lowest threshold that blocks at most TARGET_FP of the benign messages, and at most
+    FAMILY_FP of any one benign family (hard families must not pay for the easy ones)."""
+    chosen = [0.5, _quantile_cut(scores[~malicious], TARGET_FP)]
+    for family in np.unique(families[~malicious]):
+        chosen.append(_quantile_cut(scores[~malicious & (families == family)], FAMILY_FP))
+    return max(chosen)
+
+
+def _quantile_cut(benign: npt.NDArray[np.float64], share: float) -> float:
+    """The lowest threshold that blocks at most this share of these benign scores."""
+    ordered = np.sort(benign)
+    return float(ordered[len(ordered) - 1 - int(share * len(ordered))] + 1e-6)
 
 
 def main() -> None:
@@ -102,12 +112,13 @@ def main() -> None:
     started = time.perf_counter()
     samples = [s for s in build() if s.split == "train"]
     malicious = np.array([s.label == "malicious" for s in samples])
+    families = np.array([s.category for s in samples])
     windows = Windows(samples)
     print(f"train split: {len(samples)} messages, {len(windows.labels)} windows")
     best: tuple[float, float, float] | None = None
     for c in C_GRID:
         scores = _out_of_fold(samples, windows, c)
-        threshold = _threshold(scores, malicious)
+        threshold = _threshold(scores, malicious, families)
         recall = float((scores[malicious] >= threshold).mean())
         print(f"C={c:g}: out-of-fold recall {recall:.3f} at threshold {threshold:.3f}")
         if best is None or recall > best[0]:
