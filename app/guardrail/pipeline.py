@@ -40,7 +40,10 @@ _SPACED = re.compile(
     r"\b[^\W_](?P<sep>[ .\-+|_*/])(?:[^\W_](?P=sep))+[^\W_]\b"
     r"|\b[^\W_](?P<sep2>[._*])[^\W_]\b(?![._*][^\W_])"
 )
-_SPACED_HINT = re.compile(r"[ .\-+|_*/](?<=\b[^\W_][ .\-+|_*/])(?=[^\W_](?:\b|[ .\-+|_*/]))")
+_SPACED_HINT = re.compile(
+    r"[ .\-+|_*/](?<=\b[^\W_][ .\-+|_*/])[^\W_][ .\-+|_*/][^\W_](?:\b|[ .\-+|_*/])"  # x y z
+    r"|[._*](?<=\b[^\W_][._*])[^\W_](?:\b|[._*])"  # "r_m", "e.g"
+)
 # Fragments split by hyphens ("ig-no-re", "sys-tem") are glued back.
 _FRAGMENTS = re.compile(r"\b(?<![.-])[^\W\d_]{1,6}(?:-[^\W\d_]{1,6})+\b(?!-)")
 _FRAGMENT_HINT = re.compile(r"-(?<=[^\W\d_]-)(?=[^\W\d_])")
