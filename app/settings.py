@@ -117,8 +117,12 @@ class Settings(BaseSettings):
     # app/pricing/prices.json); `wxrunner prices update` writes it.
     price_table: Path | None = None
 
-    # Guardrail (DESIGN §10): extra blocked regexes, matched after normalisation
+    # Guardrail (DESIGN §10): extra blocked regexes, matched after normalisation; rule codes
+    # switched off (`classifier` switches off the second layer); the classifier's threshold
+    # (None: the one shipped with the model).
     guardrail_extra_patterns: list[str] = Field(default_factory=list)
+    guardrail_disabled_rules: list[str] = Field(default_factory=list)
+    guardrail_classifier_threshold: float | None = Field(default=None, gt=0.0, lt=1.0)
 
     # Anthropic API simulator
     sim_host: str = "127.0.0.1"

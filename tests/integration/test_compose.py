@@ -373,7 +373,8 @@ def test_wheel_holds_the_entrypoint_modules(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     (wheel,) = tmp_path.glob("wxcode_runner-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    for module in ["app/main.py", "app/guardrail.py", "tasks/__init__.py", "workers/__init__.py"]:
+    for module in ["app/main.py", "app/guardrail/__init__.py", "app/guardrail/model.npz",
+                   "tasks/__init__.py", "workers/__init__.py"]:
         assert module in names
 
 

@@ -1,5 +1,5 @@
-"""The guardrail (DESIGN §10): blocked input patterns, and output sanitising that survives
-secrets split across streamed chunks."""
+"""Output sanitising (DESIGN §10): substitutions that survive secrets split across streamed
+chunks."""
 
 from __future__ import annotations
 
@@ -8,17 +8,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
-from app.errors import InputBlocked
-from app.guardrail_rules import (
-    BUILTIN_RULES,
-    GuardrailRule,
-    compile_extra_rules,
-    fold_accents,
-    normalize,
-)
-from app.settings import Settings
-
-__all__ = ["Guardrail", "GuardrailRule", "OutputSanitizer", "StreamSanitizer", "normalize"]
+__all__ = ["OutputSanitizer", "StreamSanitizer", "output_sanitizer"]
 
 _TOKEN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 _HOME_CONFIGS = ("~/.claude", "$HOME/.claude", "${HOME}/.claude")
@@ -27,33 +17,11 @@ _ASSISTANT_SPACES = r"\s{1,4}"
 _ASSISTANT_MAX = len("claude") + 4 + len("--print") + 1  # + the char the lookahead reads
 
 
-class Guardrail:
-    """Checks what users send and builds sanitizers for what they are shown."""
-
-    def __init__(self, settings: Settings | None = None) -> None:
-        extra = settings.guardrail_extra_patterns if settings is not None else []
-        self.rules: tuple[GuardrailRule, ...] = BUILTIN_RULES + compile_extra_rules(extra)
-
-    def check_input(self, text: str) -> GuardrailRule | None:
-        """The first rule the normalised text breaks, or None."""
-        normal = normalize(text)
-        folded = fold_accents(normal)
-        for rule in self.rules:
-            if rule.pattern.search(folded) or rule.pattern.search(normal):
-                return rule
-        return None
-
-    def validate_input(self, text: str) -> None:
-        """Raise InputBlocked with the rule's code when the text breaks a rule."""
-        rule = self.check_input(text)
-        if rule is not None:
-            raise InputBlocked(rule=rule.code)
-
-    def output_sanitizer(
-        self, *, path_prefixes: Sequence[str] = (), config_dirs: Sequence[str] = ()
-    ) -> OutputSanitizer:
-        """A sanitizer that also hides these workspace prefixes and config directories."""
-        return OutputSanitizer(_compile(_clean(path_prefixes), _clean(config_dirs)))
+def output_sanitizer(
+    *, path_prefixes: Sequence[str] = (), config_dirs: Sequence[str] = ()
+) -> OutputSanitizer:
+    """A sanitizer that also hides these workspace prefixes and config directories."""
+    return OutputSanitizer(_compile(_clean(path_prefixes), _clean(config_dirs)))
 
 
 class OutputSanitizer:
