@@ -113,7 +113,7 @@ async def alive_hosts(redis: Redis) -> list[HostInfo]:
 
 async def _server_time(redis: Redis) -> float:
     """Redis's clock, so that hosts with skewed clocks still agree on ages."""
-    seconds, micros = await redis.time()  # type: ignore[misc]
+    seconds, micros = await redis.time()
     return float(seconds) + float(micros) / 1e6
 
 
