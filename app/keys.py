@@ -21,6 +21,7 @@ __all__ = [
     "metrics_key",
     "producers_key",
     "seq_key",
+    "sent_key",
     "submit_lock",
     "terminal_key",
 ]
@@ -52,6 +53,12 @@ def terminal_key(job_id: str) -> str:
 def producers_key(job_id: str) -> str:
     """Per producer of the job's frames, the index of the last one published."""
     return f"wx:job:{job_id}:producers"
+
+
+def sent_key(job_id: str) -> str:
+    """Set once the job's task was taken by the broker (a chosen job without it after a
+    while was never sent: the sweep sends it again)."""
+    return f"wx:job:{job_id}:sent"
 
 
 def cancel_key(job_id: str) -> str:
