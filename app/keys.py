@@ -20,8 +20,8 @@ __all__ = [
     "host_tenants_key",
     "metrics_key",
     "producers_key",
-    "seq_key",
     "sent_key",
+    "seq_key",
     "submit_lock",
     "terminal_key",
 ]

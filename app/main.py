@@ -16,6 +16,7 @@ from app.db import init_db
 from app.events import EventPublisher
 from app.logging import configure_logging
 from app.relay import Relay
+from app.services.admission import Admissions
 from app.services.turn_lifecycle import TurnDeps
 from app.settings import Settings, get_settings
 from app.taskqueue import CelerySender, make_celery
@@ -44,7 +45,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.turns = TurnDeps(
             settings=settings, redis=redis, sender=sender,
             publisher=EventPublisher(redis, maxlen=settings.stream_maxlen,
-                                     ttl_s=settings.stream_ttl_s))
+                                     ttl_s=settings.stream_ttl_s, coalesce=True),
+            admissions=Admissions(settings, redis))
         try:
             yield
         finally:

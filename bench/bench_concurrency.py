@@ -57,6 +57,7 @@ class TurnSeen:
     """One client's view of one turn."""
 
     sent_ns: int
+    queued_ns: int | None = None  # the runner's job_queued frame arrived
     first_chunk_ns: int | None = None
     done_ns: int = 0
     started_ns: int | None = None  # the stand-in process's start
@@ -88,6 +89,8 @@ class Run:
     stamps_lost: int
     stamps_duplicated: int
     dispatch_p50_ms: float
+    dispatch_p99_ms: float
+    queued_p50_ms: float
     rss_per_turn_kb: float
     cpu_s: dict[str, float] = field(default_factory=dict)  # by process, during the run
 
@@ -118,11 +121,12 @@ def summarize(path: str, k: int, turns: list[TurnSeen], wall_s: float,
     first = [(t.first_chunk_ns - t.sent_ns) / 1e6 for t in turns if t.first_chunk_ns]
     frames = [lat for t in turns for lat in t.frame_latency_ms]
     dispatch = [(t.started_ns - t.sent_ns) / 1e6 for t in turns if t.started_ns]
+    queued = [(t.queued_ns - t.sent_ns) / 1e6 for t in turns if t.queued_ns]
     lost = sum(len(set(range(DELTAS)) - set(t.stamps)) for t in turns)
     dup = sum(len(t.stamps) - len(set(t.stamps)) for t in turns)
     return Run(path, k, wall_s, _pct(first, 0.5), _pct(first, 0.99), _pct(frames, 0.5),
                _pct(frames, 0.99), len(frames) / wall_s, lost, dup, _pct(dispatch, 0.5),
-               rss_per_turn_kb)
+               _pct(dispatch, 0.99), _pct(queued, 0.5), rss_per_turn_kb)
 
 
 async def _timed(k: int, open_socket: Callable[[], Awaitable[ClientConnection]],
@@ -214,6 +218,8 @@ class Runner:
             kind = frame["type"]
             if kind == "assistant_chunk":
                 seen.take_text(frame["content"], received)
+            elif kind == "job_queued" and seen.queued_ns is None:
+                seen.queued_ns = received
             elif kind in ("session_end", "error", "cancelled"):
                 seen.done_ns = received
                 return
@@ -345,8 +351,9 @@ def _line(kind: str, r: Run, p: Run) -> str:
     return (f"{kind} K={r.k:<4} wall {r.wall_s:5.2f}s (pipe {p.wall_s:5.2f}s)  first chunk p50 "
             f"{r.first_chunk_p50_ms:6.0f} ms (pipe {p.first_chunk_p50_ms:5.0f})  frame p50 "
             f"{r.frame_p50_ms:5.1f} ms (pipe {p.frame_p50_ms:4.1f})  frames/s {r.frames_per_s:6.0f}"
-            f" (pipe {p.frames_per_s:6.0f})  lost {r.stamps_lost}  dispatch p50 "
-            f"{r.dispatch_p50_ms:5.0f} ms  worker RSS/turn {r.rss_per_turn_kb:6.0f} KB\n"
+            f" (pipe {p.frames_per_s:6.0f})  lost {r.stamps_lost}  dispatch p50/p99 "
+            f"{r.dispatch_p50_ms:5.0f}/{r.dispatch_p99_ms:5.0f} ms (pipe {p.dispatch_p50_ms:4.0f}/"
+            f"{p.dispatch_p99_ms:4.0f})  queued p50 {r.queued_p50_ms:5.0f} ms  worker RSS/turn {r.rss_per_turn_kb:6.0f} KB\n"
             f"    CPU s: runner {r.cpu_s}  pipe {p.cpu_s}")
 
 

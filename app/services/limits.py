@@ -50,6 +50,13 @@ class TenantUse(BaseModel):
 
     def active_turns_of(self, session_id: str) -> int:
         return self.session_turns.get(session_id, 0)
+
+    def count_queued(self, session_id: str) -> None:
+        """One more queued turn in `session_id` (admission counts a batch as it goes)."""
+        self.queued_turns += 1
+        self.session_turns[session_id] = self.session_turns.get(session_id, 0) + 1
+        if session_id not in self.active_session_ids:
+            self.active_session_ids.append(session_id)
     tokens_today: int = 0
     cost_this_month_usd: float = 0.0
 

@@ -22,7 +22,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from beanie import PydanticObjectId
 from pydantic import BaseModel, Field
@@ -51,6 +51,9 @@ from app.services.ports import TaskSender
 from app.settings import Settings
 from app.vocab import ACTIVE_STATES, JobState
 
+if TYPE_CHECKING:
+    from app.services.admission import Admissions
+
 __all__ = [
     "EndKind",
     "TurnDeps",
@@ -78,6 +81,7 @@ class TurnDeps:
     publisher: EventPublisher
     sender: TaskSender
     outbox: Outbox | None = None  # the worker's; the API's cancel needs none
+    admissions: Admissions | None = None  # the API's: submitting turns
 
     @property
     def window_s(self) -> float:

@@ -3,26 +3,20 @@ dispatch. Shared by the WebSocket and the REST fallback."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import hashlib
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
-
-from redis.asyncio import Redis
 
 from app.errors import InputBlocked, NotFound
 from app.guardrail import Guardrail
-from app.keys import submit_lock
 from app.models import ChatMessage, ChatSession, Job, Project, SecurityEvent
 from app.protocol import JobQueuedFrame, utc_now
+from app.services.admission import TurnRequest
 from app.services.dispatch import dispatch_next
 from app.services.ids import parse_id
-from app.services.limits import check_limits, current_use, effective_limits
 from app.services.projects import get_project
 from app.services.turn_lifecycle import TurnDeps
 from app.settings import Settings
-from app.vocab import Context, queue_for
+from app.vocab import Context
 
 __all__ = ["SubmittedTurn", "submit_turn"]
 
@@ -47,60 +41,29 @@ async def submit_turn(
 ) -> SubmittedTurn:
     """Validate, admit and queue one turn; raises InputBlocked, LimitExceeded, NotFound.
     `project`: the tenant's project, when the caller has already looked it up."""
-    settings, redis = deps.settings, deps.redis
+    settings = deps.settings
+    assert deps.admissions is not None, "submitting needs the API's admissions"
     project = project or await get_project(tenant_id=tenant_id, project_id=project_id)
     await _validate_input(
         settings, tenant_id=tenant_id, subject=subject, project_id=project_id, content=content
     )
     session = await _find_session(tenant_id=tenant_id, project_id=project_id,
                                   session_id=session_id)
-    limits = await effective_limits(settings, tenant_id=tenant_id)
-    now = utc_now()
-    created = session is None
-    async with admission_lock(redis, tenant_id):
-        # Inside: only what two racing submissions must not both pass (the active turns).
-        use = await current_use(tenant_id=tenant_id, now=now, recent=True)
-        admission = check_limits(limits, use, session_id=str(session.id) if session else None,
-                                 now=now, retry_after_s=settings.limit_retry_after_s)
-        if session is None:
-            session = ChatSession(tenant_id=tenant_id, project_id=project.id, context=context,
-                                  title=content[:80])
-            await session.insert()
-        position = use.active_turns_of(str(session.id))
-        job = await Job(
-            tenant_id=tenant_id,
-            project_id=project.id,
-            session_id=session.id,
-            context=context,
-            queue=queue_for(context),
-            prompt=content,
-            max_budget_usd=admission.remaining_budget_usd,
-        ).insert()
-    await ChatMessage(
-        tenant_id=tenant_id, session_id=session.id, role="user", content=content, job_id=job.id
-    ).insert()
-    if not created:
-        await session.set({"last_active_at": now})
+    admitted = await deps.admissions.admit(TurnRequest(
+        tenant_id=tenant_id, project=project, session=session, context=context,
+        content=content))
+    job, position = admitted.job, admitted.position
+    await ChatMessage(tenant_id=tenant_id, session_id=admitted.session.id, role="user",
+                      content=content, job_id=job.id).insert()
+    if session is not None:
+        await session.set({"last_active_at": utc_now()})
     await deps.publisher.publish(
-        str(job.id), [JobQueuedFrame(job_id=str(job.id), session_id=str(session.id),
+        str(job.id), [JobQueuedFrame(job_id=str(job.id), session_id=str(job.session_id),
                                      position=position)]
     )
-    await dispatch_next(job.session_id, redis=redis, sender=deps.sender, settings=settings,
+    await dispatch_next(job.session_id, redis=deps.redis, sender=deps.sender, settings=settings,
                         only=job if position == 0 else None)
-    return SubmittedTurn(job=job, session=session, position=position)
-
-
-_LOCAL_LOCKS: dict[str, asyncio.Lock] = {}
-
-
-@contextlib.asynccontextmanager
-async def admission_lock(redis: Redis, tenant_id: str) -> AsyncIterator[None]:
-    """One admission per tenant at a time, across API processes (a Redis lock); within one
-    process the waiters queue on an asyncio lock, so only one of them polls Redis."""
-    local = _LOCAL_LOCKS.setdefault(tenant_id, asyncio.Lock())
-    async with local, redis.lock(submit_lock(tenant_id), timeout=30, blocking_timeout=30,
-                                 sleep=0.01):
-        yield
+    return SubmittedTurn(job=job, session=admitted.session, position=position)
 
 
 async def _validate_input(
