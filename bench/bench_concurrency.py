@@ -178,7 +178,7 @@ class Runner:
             "claude_bin": str(VENV_BIN / "wxrunner-standin-claude"), "log_level": "WARNING",
             "limit_running_turns": "1000", "limit_queued_turns": "1000",
             "worker_host": f"bench{uuid.uuid4().hex[:6]}", "deployment": "bench",
-            "turn_idle_timeout_s": "60", **extra,
+            "turn_idle_timeout_s": "60", "container_pids": "1024", **extra,
         }
         env = {f"WX_{k.upper()}": v for k, v in self.values.items()}
         self.api_port = free_port()
@@ -310,12 +310,21 @@ async def idle_socket_kb(open_socket: Callable[[], Awaitable[ClientConnection]],
 @contextmanager
 def _stack(kind: str, root: Path, extra: dict[str, str]) -> Iterator[tuple[Runner, Pipe]]:
     runner = Runner(root / kind, kind, extra)
-    pipe = Pipe(root / kind, str(VENV_BIN / "wxrunner-standin-claude"))
+    if kind == "docker":
+        from bench.docker_standin import STANDIN_IN_CONTAINER
+
+        pipe = Pipe(root / kind, STANDIN_IN_CONTAINER, container=f"wx-tenant-{TENANT}")
+    else:
+        pipe = Pipe(root / kind, str(VENV_BIN / "wxrunner-standin-claude"))
     try:
         yield runner, pipe
     finally:
         pipe.close()
         runner.close()
+        if kind == "docker":
+            from bench.docker_standin import remove_container
+
+            remove_container(runner.values["deployment"])
 
 
 async def run_all(ks: list[int], kind: str, root: Path, extra: dict[str, str]) -> dict[str, Any]:
@@ -406,7 +415,7 @@ def main() -> None:
 
             report["runs"].append(asyncio.run(run_all(
                 [int(k) for k in args.docker_k.split(",")], "docker", root,
-                docker_extra(root))))
+                docker_extra(root / "docker-image"))))
     (out / "concurrency.json").write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2))
     plot(report, out / "concurrency.png")
     print(f"wrote {out / 'concurrency.json'} and {out / 'concurrency.png'}")
