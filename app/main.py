@@ -42,11 +42,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.mongo = mongo
         app.state.relay = relay
         app.state.celery = sender.celery
-        app.state.turns = TurnDeps(
-            settings=settings, redis=redis, sender=sender,
-            publisher=EventPublisher(redis, maxlen=settings.stream_maxlen,
-                                     ttl_s=settings.stream_ttl_s, coalesce=True),
-            admissions=Admissions(settings, redis))
+        publisher = EventPublisher(redis, maxlen=settings.stream_maxlen,
+                                   ttl_s=settings.stream_ttl_s, coalesce=True)
+        app.state.turns = TurnDeps(settings=settings, redis=redis, sender=sender,
+                                   publisher=publisher,
+                                   admissions=Admissions(settings, redis, publisher, sender))
         try:
             yield
         finally:

@@ -3,9 +3,10 @@
 For each K, K WebSocket clients each send one message at once and read the answer: through
 the runner (WebSocket -> API -> Celery -> executor -> the stand-in claude -> Redis -> relay
 -> WebSocket), and through bench/pipe_server.py (a process that spawns the same stand-in per
-socket and forwards its lines). The stand-in (workers/standin.py) prints 200 deltas at 50/s,
-each stamped with its emit time, so the client measures per-frame latency and counts the
-stamps lost. Every figure is also given as a ratio to the pipe's, measured in the same run.
+socket and forwards its lines). The stand-in (workers/standin.py; in a tenant container,
+where there is no Python, bench/standin.c, the same program built static with gcc; or the C
+one everywhere with `--standin c`) prints 200 deltas at 50/s, each stamped with its emit
+time, so the client measures per-frame latency and counts the stamps lost. Every figure is also given as a ratio to the pipe's, measured in the same run.
 
 Run (it starts and stops its own stack on spare ports):
     .venv/bin/python bench/bench_concurrency.py [--k 1,10,50,100] [--docker-k 1,10,50]
@@ -175,7 +176,7 @@ class Runner:
         self.values = {
             "env": "test", "redis_url": redis_url, "mongo_url": f"mongodb://127.0.0.1:{mongo_port}",
             "mongo_db": "bench", "data_dir": str(root / "data"), "executor": executor,
-            "claude_bin": str(VENV_BIN / "wxrunner-standin-claude"), "log_level": "WARNING",
+            "log_level": "WARNING",
             "limit_running_turns": "1000", "limit_queued_turns": "1000",
             "worker_host": f"bench{uuid.uuid4().hex[:6]}", "deployment": "bench",
             "turn_idle_timeout_s": "60", "container_pids": "1024", **extra,
@@ -315,7 +316,7 @@ def _stack(kind: str, root: Path, extra: dict[str, str]) -> Iterator[tuple[Runne
 
         pipe = Pipe(root / kind, STANDIN_IN_CONTAINER, container=f"wx-tenant-{TENANT}")
     else:
-        pipe = Pipe(root / kind, str(VENV_BIN / "wxrunner-standin-claude"))
+        pipe = Pipe(root / kind, extra["claude_bin"])
     try:
         yield runner, pipe
     finally:
@@ -397,6 +398,8 @@ def main() -> None:
     parser.add_argument("--k", default="1,10,50,100")
     parser.add_argument("--docker-k", default="", help="also the Docker executor (e.g. 1,10,50)")
     parser.add_argument("--out", default=str(RESULTS))
+    parser.add_argument("--standin", choices=("python", "c"), default="python",
+                        help="the stand-in claude of the local rows")
     parser.add_argument("--keep", default="", help="keep the stacks' data and logs in this folder")
     parser.add_argument("--profile", action="store_true",
                         help="record py-spy profiles of the API and the worker (needs py-spy)")
@@ -408,11 +411,16 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="wx-bench-") as tmp:
         root = Path(args.keep or tmp)
         PROFILE["on"] = args.profile
-        report["runs"].append(asyncio.run(run_all(
-            [int(k) for k in args.k.split(",")], "local", root, {})))
-        if args.docker_k:
-            from bench.docker_standin import docker_extra
+        from bench.docker_standin import build_standin, docker_extra
 
+        standin = VENV_BIN / "wxrunner-standin-claude"
+        if args.standin == "c":
+            (root / "standin").mkdir(parents=True, exist_ok=True)
+            standin = build_standin(root / "standin")
+        report["standin"] = args.standin
+        report["runs"].append(asyncio.run(run_all(
+            [int(k) for k in args.k.split(",")], "local", root, {"claude_bin": str(standin)})))
+        if args.docker_k:
             report["runs"].append(asyncio.run(run_all(
                 [int(k) for k in args.docker_k.split(",")], "docker", root,
                 docker_extra(root / "docker-image"))))

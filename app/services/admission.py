@@ -1,11 +1,13 @@
-"""Admitting turns against a tenant's limits (DESIGN §9), in batches.
+"""Admitting and queuing turns against a tenant's limits (DESIGN §3 step 2, §9), in batches.
 
 Two turns of a tenant submitted at once must not both pass its limits, so admission holds
 the tenant's Redis lock while it counts the active turns and inserts the new job. A burst
 of submissions (a hundred users of one tenant at once) would queue on that lock one by one;
 instead, in each API process the submissions waiting for a tenant form a batch, and one of
 them admits the whole batch under one lock: one count, one insert of the new sessions, one
-insert of the jobs, each submission checked in its arrival order against the use so far."""
+of the jobs, each submission checked in its arrival order against the use so far. The batch
+then goes on together: one insert of the user messages, one publish of the `job_queued`
+frames, and the first turns of new sessions chosen and sent in one step."""
 
 from __future__ import annotations
 
@@ -17,10 +19,13 @@ from beanie import PydanticObjectId
 from redis.asyncio import Redis
 
 from app.errors import LimitExceeded
+from app.events import EventPublisher
 from app.keys import submit_lock
-from app.models import ChatSession, Job, Project
-from app.protocol import utc_now
+from app.models import ChatMessage, ChatSession, Job, Project
+from app.protocol import JobQueuedFrame, utc_now
+from app.services.dispatch import dispatch_first_turns, dispatch_next
 from app.services.limits import check_limits, current_use, effective_limits
+from app.services.ports import TaskSender
 from app.settings import Settings
 from app.vocab import Context, queue_for
 
@@ -52,9 +57,12 @@ class TurnRequest:
 class Admissions:
     """The submissions of one process waiting for admission, by tenant."""
 
-    def __init__(self, settings: Settings, redis: Redis) -> None:
+    def __init__(self, settings: Settings, redis: Redis, publisher: EventPublisher,
+                 sender: TaskSender) -> None:
         self._settings = settings
         self._redis = redis
+        self._publisher = publisher
+        self._sender = sender
         self._waiting: dict[str, list[TurnRequest]] = {}
         self._leaders: dict[str, asyncio.Task[None]] = {}
 
@@ -115,6 +123,29 @@ class Admissions:
         if len(batch) > 1:
             log.info("tenant %s: admitted %d of %d turns in one batch", tenant, len(admitted),
                      len(batch))
+        if admitted:
+            await self._queue(admitted)
         for request, outcome in admitted:
             if not request.outcome.done():
                 request.outcome.set_result(outcome)
+
+    async def _queue(self, admitted: list[tuple[TurnRequest, Admitted]]) -> None:
+        """The admitted turns' messages, `job_queued` frames and dispatch."""
+        now = utc_now()
+        await ChatMessage.insert_many([
+            ChatMessage(tenant_id=r.tenant_id, session_id=a.session.id, role="user",
+                        content=r.content, job_id=a.job.id, created_at=now)
+            for r, a in admitted])
+        resumed = [r.session.id for r, _a in admitted if r.session is not None]
+        if resumed:
+            await ChatSession.get_pymongo_collection().update_many(
+                {"_id": {"$in": resumed}}, {"$set": {"last_active_at": now}})
+        await asyncio.gather(*(self._publisher.publish(str(a.job.id), [JobQueuedFrame(
+            job_id=str(a.job.id), session_id=str(a.session.id), position=a.position)])
+            for _r, a in admitted))
+        firsts = [a.job for _r, a in admitted if a.position == 0]
+        behind = {a.job.session_id for _r, a in admitted if a.position > 0}
+        await dispatch_first_turns(firsts, redis=self._redis, sender=self._sender,
+                                   settings=self._settings)
+        await asyncio.gather(*(dispatch_next(session_id, redis=self._redis, sender=self._sender,
+                                             settings=self._settings) for session_id in behind))

@@ -17,6 +17,7 @@ unclaimed, on the queue of a host that is gone."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import timedelta
 
@@ -31,7 +32,8 @@ from app.services.ports import TaskSender
 from app.settings import Settings
 from app.vocab import ACTIVE_STATES, JobState
 
-__all__ = ["dispatch_next", "redispatch_from_dead_hosts", "sweep_unsent"]
+__all__ = ["dispatch_first_turns", "dispatch_next", "redispatch_from_dead_hosts",
+           "sweep_unsent"]
 
 log = logging.getLogger("wx.dispatch")
 
@@ -39,29 +41,56 @@ _LOCK_TIMEOUT_S = 15.0
 
 
 async def dispatch_next(
-    session_id: PydanticObjectId, *, redis: Redis, sender: TaskSender, settings: Settings,
-    only: Job | None = None,
+    session_id: PydanticObjectId, *, redis: Redis, sender: TaskSender, settings: Settings
 ) -> str | None:
     """Send the oldest queued turn of the session unless one is running or chosen; the job
-    id sent. A failed send is logged and left to `sweep_unsent`. `only`: the caller knows
-    this is the session's one active turn (a first message), so it is the one to send."""
+    id sent. A failed send is logged and left to `sweep_unsent`."""
     lock = redis.lock(dispatch_lock(str(session_id)), timeout=_LOCK_TIMEOUT_S,
                       blocking_timeout=_LOCK_TIMEOUT_S)
     async with lock:
-        job = only or await _next_of(session_id)
+        job = await _next_of(session_id)
         if job is None:
             return None
         routed = await route_queue(redis, job.queue, job.tenant_id)
         if not await _choose(job, routed):
             return None
-    try:
-        await sender.send_turn(str(job.id), routed)
-    except Exception as exc:
-        log.warning("job %s: not sent (%s); the sweep sends it again", job.id, exc)
-        await _unchoose(job)
-        return None
-    await redis.set(sent_key(str(job.id)), b"1", ex=settings.stream_ttl_s)
-    return str(job.id)
+    sent = await _send(redis, sender, settings, [(job, routed)])
+    return str(job.id) if sent else None
+
+
+async def dispatch_first_turns(
+    jobs: list[Job], *, redis: Redis, sender: TaskSender, settings: Settings
+) -> list[str]:
+    """Send the first turns of new sessions (nothing else of theirs can be active, so no
+    session lock): chosen in one update per queue, sent together; the job ids sent."""
+    chosen: list[tuple[Job, str]] = []
+    for queue in {job.queue for job in jobs}:
+        of_queue = [job for job in jobs if job.queue == queue]
+        routed = await route_queue(redis, queue, of_queue[0].tenant_id)
+        await Job.get_pymongo_collection().update_many(
+            {"_id": {"$in": [job.id for job in of_queue]}, "state": JobState.QUEUED,
+             "dispatched_at": None},
+            {"$set": {"dispatched_at": utc_now(), "routed_queue": routed}})
+        chosen += [(job, routed) for job in of_queue]
+    return await _send(redis, sender, settings, chosen)
+
+
+async def _send(redis: Redis, sender: TaskSender, settings: Settings,
+                chosen: list[tuple[Job, str]]) -> list[str]:
+    """Send the chosen turns; mark the sent ones, unmark the others (the sweep retries)."""
+    results = await asyncio.gather(*(sender.send_turn(str(job.id), routed)
+                                     for job, routed in chosen), return_exceptions=True)
+    sent = []
+    async with redis.pipeline(transaction=False) as marks:
+        for (job, _routed), result in zip(chosen, results, strict=True):
+            if isinstance(result, BaseException):
+                log.warning("job %s: not sent (%s); the sweep sends it again", job.id, result)
+                await _unchoose(job)
+            else:
+                marks.set(sent_key(str(job.id)), b"1", ex=settings.stream_ttl_s)
+                sent.append(str(job.id))
+        await marks.execute()
+    return sent
 
 
 async def _next_of(session_id: PydanticObjectId) -> Job | None:

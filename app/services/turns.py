@@ -8,10 +8,8 @@ from dataclasses import dataclass
 
 from app.errors import InputBlocked, NotFound
 from app.guardrail import Guardrail
-from app.models import ChatMessage, ChatSession, Job, Project, SecurityEvent
-from app.protocol import JobQueuedFrame, utc_now
+from app.models import ChatSession, Job, Project, SecurityEvent
 from app.services.admission import TurnRequest
-from app.services.dispatch import dispatch_next
 from app.services.ids import parse_id
 from app.services.projects import get_project
 from app.services.turn_lifecycle import TurnDeps
@@ -52,18 +50,8 @@ async def submit_turn(
     admitted = await deps.admissions.admit(TurnRequest(
         tenant_id=tenant_id, project=project, session=session, context=context,
         content=content))
-    job, position = admitted.job, admitted.position
-    await ChatMessage(tenant_id=tenant_id, session_id=admitted.session.id, role="user",
-                      content=content, job_id=job.id).insert()
-    if session is not None:
-        await session.set({"last_active_at": utc_now()})
-    await deps.publisher.publish(
-        str(job.id), [JobQueuedFrame(job_id=str(job.id), session_id=str(job.session_id),
-                                     position=position)]
-    )
-    await dispatch_next(job.session_id, redis=deps.redis, sender=deps.sender, settings=settings,
-                        only=job if position == 0 else None)
-    return SubmittedTurn(job=job, session=admitted.session, position=position)
+    return SubmittedTurn(job=admitted.job, session=admitted.session,
+                         position=admitted.position)
 
 
 async def _validate_input(
