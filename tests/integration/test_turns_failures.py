@@ -119,3 +119,26 @@ async def test_an_ending_left_in_the_outbox_is_finished_by_the_next_worker(
     answer = await ChatMessage.find_one({"job_id": job.id, "role": "assistant"})
     assert answer is not None and answer.content == "done"
     assert not list((data_dir / "outbox").glob("*.json"))
+
+
+async def test_a_session_missing_on_this_host_goes_on_in_a_new_claude_session(
+    backend: Backend, celery_worker: Worker, backend_redis: Redis, tenant_id: str
+) -> None:
+    """The chat session names a Claude session this host's config dir does not have (the
+    tenant moved hosts, its volume is new): Claude Code cannot resume it, so the turn runs
+    again in a new Claude session, says so, and the chat session follows the new one."""
+    import uuid
+
+    from app.models import ChatSession
+
+    session = await new_session(tenant_id)
+    await session.set({"claude_session_id": str(uuid.uuid4())})
+    job = await queue_turn(backend.settings, backend_redis, session, "still there? #sim:text")
+    frames = await frames_until_terminal(backend_redis, str(job.id), timeout=60)
+    kinds = [f.get("kind") for f in frames if f["type"] == "progress"]
+    assert "session_restarted" in kinds, [f["type"] for f in frames]
+    end = frames[-1]
+    assert end["type"] == "session_end" and not end["is_error"], end
+    started = next(f for f in frames if f["type"] == "job_started")
+    stored = await ChatSession.get(session.id)
+    assert stored is not None and stored.claude_session_id == started["claude_session_id"]
