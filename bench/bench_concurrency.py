@@ -6,7 +6,8 @@ the runner (WebSocket -> API -> Celery -> executor -> the stand-in claude -> Red
 socket and forwards its lines). The stand-in (workers/standin.py; in a tenant container,
 where there is no Python, bench/standin.c, the same program built static with gcc; or the C
 one everywhere with `--standin c`) prints 200 deltas at 50/s, each stamped with its emit
-time, so the client measures per-frame latency and counts the stamps lost. Every figure is also given as a ratio to the pipe's, measured in the same run.
+time, so the client measures per-frame latency and counts the stamps lost. Every figure is
+also given as a ratio to the pipe's, measured in the same run.
 
 Run (it starts and stops its own stack on spare ports):
     .venv/bin/python bench/bench_concurrency.py [--k 1,10,50,100] [--docker-k 1,10,50]
@@ -363,7 +364,8 @@ def _line(kind: str, r: Run, p: Run) -> str:
             f"{r.frame_p50_ms:5.1f} ms (pipe {p.frame_p50_ms:4.1f})  frames/s {r.frames_per_s:6.0f}"
             f" (pipe {p.frames_per_s:6.0f})  lost {r.stamps_lost}  dispatch p50/p99 "
             f"{r.dispatch_p50_ms:5.0f}/{r.dispatch_p99_ms:5.0f} ms (pipe {p.dispatch_p50_ms:4.0f}/"
-            f"{p.dispatch_p99_ms:4.0f})  queued p50 {r.queued_p50_ms:5.0f} ms  worker RSS/turn {r.rss_per_turn_kb:6.0f} KB\n"
+            f"{p.dispatch_p99_ms:4.0f})  queued p50 {r.queued_p50_ms:5.0f} ms  "
+            f"worker RSS/turn {r.rss_per_turn_kb:6.0f} KB\n"
             f"    CPU s: runner {r.cpu_s}  pipe {p.cpu_s}")
 
 
