@@ -91,7 +91,7 @@ class Admissions:
         if not batch:
             return
         settings = self._settings
-        limits = await effective_limits(settings, tenant_id=tenant)
+        limits = await effective_limits(settings, tenant_id=tenant, recent=True)
         lock = self._redis.lock(submit_lock(tenant), timeout=30, blocking_timeout=30, sleep=0.01)
         async with lock:
             now = utc_now()

@@ -138,11 +138,12 @@ _limits_cache: dict[str, tuple[float, LimitValues]] = {}
 _logged_cache: dict[tuple[str, datetime, datetime], tuple[float, dict[str, float]]] = {}
 
 
-async def effective_limits(settings: Settings, *, tenant_id: str) -> LimitValues:
-    """Settings' limits, overridden field by field by the tenant's TenantLimits document
-    (cached for _LIMITS_TTL_S)."""
+async def effective_limits(settings: Settings, *, tenant_id: str,
+                           recent: bool = False) -> LimitValues:
+    """Settings' limits, overridden field by field by the tenant's TenantLimits document.
+    `recent`: they may be up to _LIMITS_TTL_S old (admission, called by every turn)."""
     cached = _limits_cache.get(tenant_id)
-    if cached is not None and cached[0] > time.monotonic():
+    if recent and cached is not None and cached[0] > time.monotonic():
         return cached[1]
     values = await _effective_limits(settings, tenant_id=tenant_id)
     if len(_limits_cache) > _CACHE_MAX:
