@@ -65,6 +65,11 @@ class Settings(BaseSettings):
     # Labels this deployment's tenant containers and volumes: workers of another deployment
     # sharing the Docker engine (a second stack, a test session) never survey or reap them.
     deployment: str = "default"
+    # Tenant code runs below the runner's own processes: claude processes of the local
+    # executor at this niceness, tenant containers with these CPU shares (Docker's default:
+    # 1024), so a busy host still relays every frame on time.
+    tenant_nice: int = 10
+    container_cpu_shares: int = 512
     cancel_sigint_grace_s: float = 1.0
     cancel_sigterm_grace_s: float = 0.5
 

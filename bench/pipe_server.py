@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import os
 
 from websockets.asyncio.server import ServerConnection, serve
 
@@ -17,9 +19,12 @@ async def _spawn(args: argparse.Namespace, prompt: str) -> asyncio.subprocess.Pr
     argv = [args.claude, "-p", "--output-format", "stream-json", "--verbose", "--", prompt]
     if args.docker_container:
         argv = ["docker", "exec", "-u", "1000:1000", args.docker_container, *argv]
-    return await asyncio.create_subprocess_exec(*argv, stdout=asyncio.subprocess.PIPE,
+    proc = await asyncio.create_subprocess_exec(*argv, stdout=asyncio.subprocess.PIPE,
                                                 stderr=asyncio.subprocess.DEVNULL,
                                                 limit=64 * 1024 * 1024)
+    with contextlib.suppress(OSError):  # the same priority as the runner gives claude
+        os.setpriority(os.PRIO_PROCESS, proc.pid, args.nice)
+    return proc
 
 
 async def _handle(ws: ServerConnection, args: argparse.Namespace) -> None:
@@ -38,6 +43,7 @@ async def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--claude", required=True)
     parser.add_argument("--docker-container", default="")
+    parser.add_argument("--nice", type=int, default=10)
     args = parser.parse_args()
     # No compression, as the runner's API (`wxrunner api`).
     async with serve(lambda ws: _handle(ws, args), "127.0.0.1", args.port, max_size=None,

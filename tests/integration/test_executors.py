@@ -465,6 +465,14 @@ def docker_harness(base_settings: Settings, docker_client: Any, offline_image: s
                    docker_client)
 
 
+async def test_local_runs_below_the_runners_priority(base_settings: Settings,
+                                                     project: str) -> None:
+    ex = _executor("local", base_settings, None)
+    run = await _collect(await ex.start(RunSpec(
+        TENANT, project, ["sh", "-c", "sleep 0.3; cut -d' ' -f19 /proc/$$/stat"])))
+    assert run.lines == [str(base_settings.tenant_nice).encode()]
+
+
 async def test_docker_hundred_streams_make_progress_together(
     docker_harness: Harness, project: str
 ) -> None:
@@ -512,6 +520,7 @@ async def test_docker_container_hardening(docker_harness: Harness, project: str)
     assert host["Init"] is True
     assert host["Memory"] == parse_bytes(settings.container_memory)
     assert host["NanoCpus"] == int(settings.container_cpus * 1e9)
+    assert host["CpuShares"] == settings.container_cpu_shares  # below the runner's processes
     assert host["PidsLimit"] == settings.container_pids
     assert "/tmp" in host["Tmpfs"]
     assert host["NetworkMode"] == settings.container_network

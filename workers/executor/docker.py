@@ -226,6 +226,7 @@ class DockerExecutor(Executor):
                 mem_limit=self.settings.container_memory,
                 memswap_limit=self.settings.container_memory,
                 nano_cpus=int(self.settings.container_cpus * 1e9),
+                cpu_shares=self.settings.container_cpu_shares,
                 pids_limit=self.settings.container_pids,
                 read_only=True,
                 tmpfs={"/tmp": _TMPFS},

@@ -80,6 +80,8 @@ class LocalExecutor(Executor):
             )
         except OSError as exc:
             raise ExecutorFailed(f"cannot start {spec.argv[0]!r}: {exc.strerror}") from exc
+        with contextlib.suppress(OSError):  # below the runner's own processes (its children too)
+            os.setpriority(os.PRIO_PROCESS, proc.pid, self.settings.tenant_nice)
         pid_file = self.run_dir / f"{job_id}.pid"
         pid_file.write_text(str(proc.pid))
         return LocalExecution(proc, self.settings, pid_file)
