@@ -56,7 +56,7 @@ class Settings(BaseSettings):
     # Executors
     executor: ExecutorKind = "auto"
     docker_host: str | None = None
-    tenant_image: str = "wx-tenant:2.1.332"
+    tenant_image: str = "wx-tenant:2.1.332-git"
     container_memory: str = "2g"
     container_cpus: float = 1.0
     container_pids: int = 256
