@@ -17,6 +17,7 @@ from app.events import EventPublisher
 from app.logging import configure_logging
 from app.relay import Relay
 from app.services.turn_lifecycle import TurnDeps
+from app.services.workspace import Workspaces
 from app.settings import Settings, get_settings
 from app.taskqueue import CelerySender, make_celery
 
@@ -41,6 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.mongo = mongo
         app.state.relay = relay
         app.state.celery = sender.celery
+        app.state.workspaces = Workspaces(settings=settings, redis=redis)
         app.state.turns = TurnDeps(
             settings=settings, redis=redis, sender=sender,
             publisher=EventPublisher(redis, maxlen=settings.stream_maxlen,

@@ -96,6 +96,24 @@ class Settings(BaseSettings):
     host_heartbeat_s: float = 10.0
     cancel_poll_interval_s: float = 0.1
 
+    # Workspaces (DESIGN §12). The API reaches a tenant's files through the workspace service
+    # of the workers on the tenant's host (over Redis): how long (s) it waits for an answer
+    # (or the next chunk of one), and how many requests a worker process serves at once.
+    workspace_timeout_s: float = 30.0
+    workspace_concurrency: int = 8
+    # Limits: entries of a listing, bytes of a file shown, bytes of a turn's diffs (all
+    # files, then each file), changed files a files_changed frame lists.
+    workspace_list_max_entries: int = 10_000
+    workspace_view_max_bytes: int = 1024 * 1024
+    workspace_diff_max_bytes: int = 2 * 1024 * 1024
+    workspace_diff_file_max_bytes: int = 256 * 1024
+    workspace_frame_max_files: int = 500
+    # Uploads: bytes received, bytes once unpacked, files, and path length (bytes).
+    upload_max_bytes: int = 1024 * 1024 * 1024
+    upload_max_unpacked_bytes: int = 2 * 1024 * 1024 * 1024
+    upload_max_files: int = 20_000
+    upload_max_path_length: int = 400
+
     # Events in Redis (DESIGN §7)
     stream_maxlen: int = 20000
     stream_ttl_s: int = 6 * 3600
