@@ -114,6 +114,17 @@ class Settings(BaseSettings):
     upload_max_files: int = 20_000
     upload_max_path_length: int = 400
 
+    # Webhooks: per POST, the timeout (s); attempts before a delivery is given up; the
+    # backoff after the first failure (s, doubling) and its cap; how often (s) each worker's
+    # sender looks for due deliveries. Private, loopback and reserved addresses are refused
+    # unless webhook_allow_private (development and tests).
+    webhook_timeout_s: float = 10.0
+    webhook_max_attempts: int = 8
+    webhook_retry_base_s: float = 2.0
+    webhook_retry_max_s: float = 3600.0
+    webhook_poll_s: float = 1.0
+    webhook_allow_private: bool = False
+
     # Events in Redis (DESIGN §7)
     stream_maxlen: int = 20000
     stream_ttl_s: int = 6 * 3600

@@ -13,11 +13,12 @@ from app.api.routes import (
     projects,
     sessions,
     usage,
+    webhooks,
     ws,
 )
 
 api_router = APIRouter()
-for _module in (projects, files, chat, jobs, sessions, usage, limits, health, ws):
+for _module in (projects, files, chat, jobs, sessions, usage, limits, webhooks, health, ws):
     api_router.include_router(_module.router)
 
 __all__ = ["api_router"]
