@@ -264,7 +264,8 @@ def _tar_mode(member: tarfile.TarInfo) -> int:
 
 
 def _refuse_special(name: str, mode: int) -> None:
-    if not mode or stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+    kind = stat.S_IFMT(mode)  # 0: the archive gives permission bits only (zipfile does)
+    if kind in (0, stat.S_IFREG, stat.S_IFDIR):
         return
     what = "a symbolic link" if stat.S_ISLNK(mode) else "a device or special file"
     raise BadRequest(f"entry {name!r}: {what}", entry=name)

@@ -12,8 +12,8 @@ Every ending goes through `end_turn`, in one order:
      twice), then its metrics;
   4. the webhooks that want the job's end get a delivery recorded (app/services/webhooks.py
      sends it, never this step);
-  5. the cancel flag is cleared, the session's next turn is dispatched, and the turns still
-     waiting in the session get their new queue position.
+  5. the cancel flag is cleared, the turns still waiting in the session get their new
+     queue position, and the session's next turn is dispatched.
 Each step against Redis or MongoDB is retried through an outage of up to the configured
 window; every step is idempotent, so a replay from the outbox is harmless."""
 
@@ -228,11 +228,11 @@ async def _apply(deps: TurnDeps, job: Job, ending: TurnEnding, entry: OutboxEntr
                                   skipped_lines=ending.skipped_lines)
             await retrying(deps.window_s, lambda: enqueue_job_event(_ended(job, ending)))
         await retrying(deps.window_s, lambda: deps.redis.delete(cancel_key(ending.job_id)))
-        await retrying(deps.window_s, lambda: dispatch_next(
-            job.session_id, redis=deps.redis, sender=deps.sender, settings=deps.settings))
-        if ending.won:  # the turns behind it moved up
+        if ending.won:  # the turns behind it moved up (told before the next one starts)
             await retrying(deps.window_s, lambda: publish_positions(deps.publisher,
                                                                     job.session_id))
+        await retrying(deps.window_s, lambda: dispatch_next(
+            job.session_id, redis=deps.redis, sender=deps.sender, settings=deps.settings))
         return ending.won
 
 

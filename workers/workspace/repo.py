@@ -190,7 +190,8 @@ def _split_patch(patch: bytes) -> list[bytes]:
     while (at := patch.find(b"\ndiff --git ", at)) >= 0:
         at += 1
         starts.append(at)
-    return [patch[a:b] for a, b in zip(starts, [*starts[1:], len(patch)], strict=True)]
+    ends = [*starts[1:], len(patch)] if starts else []
+    return [patch[a:b] for a, b in zip(starts, ends, strict=True)]
 
 
 def _sections(out: bytes, boundary: str, count: int) -> list[bytes]:
