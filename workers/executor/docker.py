@@ -34,6 +34,7 @@ from workers.executor._naming import (
     volume_names,
 )
 from workers.executor._streams import blocking_iter, iterate_blocking
+from workers.executor._tar import checked_tar
 from workers.executor.base import (
     CommandResult,
     Execution,
@@ -145,13 +146,16 @@ class DockerExecutor(Executor):
         if made.exit_code != 0:
             raise ExecutorFailed(f"cannot make the project folder: {made.stderr[-300:]}")
         container_id = await self._run(self._container_of, tenant_id)
-        body = blocking_iter(asyncio.get_running_loop(), tar)
+        body = checked_tar(blocking_iter(asyncio.get_running_loop(), tar))
         try:
             await self._run(self.client.api.put_archive, container_id,
                             self.workdir(tenant_id, project_id), body)
         except AppError:
             raise
         except Exception as exc:
+            refused = _refusal(exc)
+            if refused is not None:
+                raise refused from exc
             raise ExecutorFailed(f"cannot write into the workspace: {_explain(exc)}") from exc
 
     async def get_archive(
@@ -338,6 +342,15 @@ class DockerExecutor(Executor):
 
 # $1 workdir, $2 time limit (s), then the command: make the folder, enter it, run it.
 _IN_WORKDIR = 'w=$1 t=$2; shift 2; mkdir -p "$w" && cd "$w" && exec timeout -s KILL "$t" "$@"'
+
+
+def _refusal(exc: BaseException) -> AppError | None:
+    """The AppError a checked upload raised inside the SDK's request, if that is the cause."""
+    while exc is not None:
+        if isinstance(exc, AppError):
+            return exc
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    return None
 
 
 def _explain(exc: Exception) -> str:

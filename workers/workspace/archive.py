@@ -20,6 +20,7 @@ from workers.workspace.space import Workspace
 __all__ = ["zip_of"]
 
 _LEVEL: Final = 6  # zlib's default: level 9 costs far more CPU for a few percent
+_ZIP_EPOCH: Final = datetime(1980, 1, 2, tzinfo=UTC)  # the earliest time a zip entry can hold
 
 ZipMember = tuple[str, datetime, int, Any, Iterable[bytes]]
 
@@ -50,7 +51,7 @@ def _members(tar: tarfile.TarFile) -> Iterator[ZipMember]:
         name = member.name.partition("/")[2]  # entries are named from the folder's own name
         if not name:
             continue
-        modified = datetime.fromtimestamp(member.mtime, UTC)
+        modified = max(datetime.fromtimestamp(member.mtime, UTC), _ZIP_EPOCH)
         if member.isdir():
             yield f"{name}/", modified, stat.S_IFDIR | 0o755, NO_COMPRESSION_32, ()
         elif member.isreg():
