@@ -20,27 +20,38 @@ import orjson
 from redis.asyncio import Redis
 from redis.exceptions import NoScriptError
 
-from app.keys import events_key, producers_key, seq_key, terminal_key
+from app.keys import (
+    EVENTS_SUFFIX,
+    JOB_PREFIX,
+    PRODUCERS_SUFFIX,
+    SEQ_SUFFIX,
+    TERMINAL_SUFFIX,
+    events_key,
+)
 from app.protocol import ServerFrame
 
 __all__ = ["EventPublisher", "FrameHeader", "frame_body", "frame_header", "read_events"]
 
-# One call publishes the frames of one or more jobs. Per job, KEYS holds four keys: its
-# stream (= channel), seq counter, terminal flag and producers hash; ARGV holds, after
-# maxlen and ttl_s: the producer ('' = none), the index of its first frame, the number of
-# frames, then the frames. A frame is its JSON without `seq`, starting with `{"type":"T",`;
-# the script puts `"seq":N,` first, so every published frame starts with the same header
-# and the relay reads seq and type without parsing JSON. Returns, per frame, the seq it
-# got, or 0 when it was not published (a producer's frame already published, or any frame
-# after the terminal one).
+# One call publishes the frames of one or more jobs. ARGV: maxlen, ttl_s, the four parts of
+# a job's key names (prefix, then the suffixes of its stream (= channel), seq counter,
+# terminal flag and producers hash: app/keys.py), then per job one head
+# `<job id>\t<producer ('' = none)>\t<index of its first frame>\t<number of frames>` and
+# its frames. (Few arguments per frame: the client packs every argument in Python.) A frame
+# is its JSON without `seq`, starting with `{"type":"T",`; the script puts `"seq":N,` first,
+# so every published frame starts with the same header and the relay reads seq and type
+# without parsing JSON. Returns, per frame, the seq it got, or 0 when it was not published
+# (a producer's frame already published, or any frame after the terminal one).
 _PUBLISH_LUA = """
 local terminal = {session_end = true, error = true, cancelled = true}
+local prefix = ARGV[3]
 local out = {}
-local a = 3
-for j = 0, #KEYS / 4 - 1 do
-  local stream, seqk, term, prod = KEYS[4*j+1], KEYS[4*j+2], KEYS[4*j+3], KEYS[4*j+4]
-  local producer, index, count = ARGV[a], tonumber(ARGV[a+1]), tonumber(ARGV[a+2])
-  a = a + 3
+local a = 8
+while ARGV[a] do
+  local id, producer, index, count = string.match(ARGV[a], '^([^\t]+)\t([^\t]*)\t(%d+)\t(%d+)$')
+  index, count = tonumber(index), tonumber(count)
+  local stream, seqk = prefix .. id .. ARGV[4], prefix .. id .. ARGV[5]
+  local term, prod = prefix .. id .. ARGV[6], prefix .. id .. ARGV[7]
+  a = a + 1
   local last = -1
   if producer ~= '' then last = tonumber(redis.call('HGET', prod, producer) or '-1') end
   local ended = redis.call('EXISTS', term) == 1
@@ -73,6 +84,7 @@ for j = 0, #KEYS / 4 - 1 do
 end
 return out
 """
+_KEY_PARTS = (JOB_PREFIX, EVENTS_SUFFIX, SEQ_SUFFIX, TERMINAL_SUFFIX, PRODUCERS_SUFFIX)
 _HEADER = re.compile(rb'\{"seq":(\d+),"type":"(\w+)","job_id":(?:"[^"]*"|null),"ts":"([^"]+)"')
 
 
@@ -87,14 +99,16 @@ def frame_body(frame: ServerFrame) -> bytes:
 # One job's part of a publish: its four keys, its ARGV part, and where its seqs go.
 _MAX_JOBS = 200  # jobs per publish call
 
-_Request = tuple[list[str], list[Any], "asyncio.Future[list[int]]"]
+# One job's part of a publish: its ARGV part (head, then frames), its frame count, and
+# where its seqs go.
+_Request = tuple[list[Any], int, "asyncio.Future[list[int]]"]
 
 
 class EventPublisher:
     """Publishes a job's frames: seq assigned atomically, stream + channel in one step.
 
-    With `coalesce`, the publishes that many turns make in the same moment share one
-    round trip to Redis (one pipeline); each still gets its own result, in order."""
+    With `coalesce`, the publishes that many turns make in the same moment share one call
+    of the script; each still gets its own result, in order."""
 
     def __init__(self, redis: Redis, *, maxlen: int, ttl_s: int, coalesce: bool = False) -> None:
         self._redis = redis
@@ -115,14 +129,13 @@ class EventPublisher:
         and one already published is skipped: sending a batch again is harmless."""
         if not frames:
             return []
-        keys = [events_key(job_id), seq_key(job_id), terminal_key(job_id),
-                producers_key(job_id)]
-        part: list[Any] = [producer, first_index, len(frames), *map(frame_body, frames)]
+        head = f"{job_id}\t{producer}\t{first_index}\t{len(frames)}"
+        part: list[Any] = [head, *map(frame_body, frames)]
         done: asyncio.Future[list[int]] = asyncio.get_running_loop().create_future()
         if not self._coalesce:
-            await self._send([(keys, part, done)])
+            await self._send([(part, len(frames), done)])
             return done.result()
-        self._waiting.append((keys, part, done))
+        self._waiting.append((part, len(frames), done))
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush())
         return await done
@@ -135,23 +148,22 @@ class EventPublisher:
 
     async def _send(self, batch: list[_Request]) -> None:
         """One EVALSHA for the whole batch; each request gets its seqs, or the error."""
-        keys = [key for request_keys, _part, _done in batch for key in request_keys]
-        argv = [self._maxlen, self._ttl_s, *(a for _keys, part, _done in batch for a in part)]
+        argv = [self._maxlen, self._ttl_s, *_KEY_PARTS,
+                *(a for part, _count, _done in batch for a in part)]
         try:
             try:
                 seqs = await self._redis.execute_command(  # type: ignore[no-untyped-call]
-                    "EVALSHA", self._sha, len(keys), *keys, *argv)
+                    "EVALSHA", self._sha, 0, *argv)
             except NoScriptError:  # a restarted Redis has forgotten the script
                 seqs = await self._redis.execute_command(  # type: ignore[no-untyped-call]
-                    "EVAL", _PUBLISH_LUA, len(keys), *keys, *argv)
+                    "EVAL", _PUBLISH_LUA, 0, *argv)
         except Exception as exc:
-            for _keys, _part, done in batch:
+            for _part, _count, done in batch:
                 if not done.done():
                     done.set_exception(exc)
             return
         at = 0
-        for _keys, part, done in batch:
-            count = int(part[2])
+        for _part, count, done in batch:
             if not done.done():
                 done.set_result([int(s) for s in seqs[at:at + count]])
             at += count

@@ -7,11 +7,16 @@ from typing import Final
 __all__ = [
     "AFFINITY_PREFIX",
     "EVENTS_PATTERN",
+    "EVENTS_SUFFIX",
     "HOSTS",
     "HOST_PREFIX",
     "HOST_TENANTS_PREFIX",
+    "JOB_PREFIX",
     "METRICS_PREFIX",
+    "PRODUCERS_SUFFIX",
     "RELAY_ALIVE",
+    "SEQ_SUFFIX",
+    "TERMINAL_SUFFIX",
     "affinity_key",
     "cancel_key",
     "dispatch_lock",
@@ -20,6 +25,7 @@ __all__ = [
     "host_tenants_key",
     "metrics_key",
     "producers_key",
+    "sent_key",
     "seq_key",
     "submit_lock",
     "terminal_key",
@@ -38,24 +44,39 @@ AFFINITY_PREFIX: Final = "wx:affinity:"
 METRICS_PREFIX: Final = "wx:metrics:"
 
 
+# A job's keys are `JOB_PREFIX + job_id + suffix` (the publish script builds them the same
+# way from these parts: app/events.py).
+JOB_PREFIX: Final = "wx:job:"
+EVENTS_SUFFIX: Final = ":events"
+SEQ_SUFFIX: Final = ":seq"
+TERMINAL_SUFFIX: Final = ":terminal"
+PRODUCERS_SUFFIX: Final = ":producers"
+
+
 def events_key(job_id: str) -> str:
     """A job's event Stream, and the pub/sub channel of the same name."""
-    return f"wx:job:{job_id}:events"
+    return JOB_PREFIX + job_id + EVENTS_SUFFIX
 
 
 def seq_key(job_id: str) -> str:
     """The last seq given to a frame of the job."""
-    return f"wx:job:{job_id}:seq"
+    return JOB_PREFIX + job_id + SEQ_SUFFIX
 
 
 def terminal_key(job_id: str) -> str:
     """Set once the job's terminal frame is published: nothing is published after it."""
-    return f"wx:job:{job_id}:terminal"
+    return JOB_PREFIX + job_id + TERMINAL_SUFFIX
 
 
 def producers_key(job_id: str) -> str:
     """Per producer of the job's frames, the index of the last one published."""
-    return f"wx:job:{job_id}:producers"
+    return JOB_PREFIX + job_id + PRODUCERS_SUFFIX
+
+
+def sent_key(job_id: str) -> str:
+    """Set once the job's task was taken by the broker (a chosen job without it after a
+    while was never sent: the sweep sends it again)."""
+    return f"wx:job:{job_id}:sent"
 
 
 def cancel_key(job_id: str) -> str:

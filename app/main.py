@@ -16,6 +16,7 @@ from app.db import init_db
 from app.events import EventPublisher
 from app.logging import configure_logging
 from app.relay import Relay
+from app.services.admission import Admissions
 from app.services.turn_lifecycle import TurnDeps
 from app.services.workspace import Workspaces
 from app.settings import Settings, get_settings
@@ -43,10 +44,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.relay = relay
         app.state.celery = sender.celery
         app.state.workspaces = Workspaces(settings=settings, redis=redis)
-        app.state.turns = TurnDeps(
-            settings=settings, redis=redis, sender=sender,
-            publisher=EventPublisher(redis, maxlen=settings.stream_maxlen,
-                                     ttl_s=settings.stream_ttl_s))
+        publisher = EventPublisher(redis, maxlen=settings.stream_maxlen,
+                                   ttl_s=settings.stream_ttl_s, coalesce=True)
+        app.state.turns = TurnDeps(settings=settings, redis=redis, sender=sender,
+                                   publisher=publisher,
+                                   admissions=Admissions(settings, redis, publisher, sender))
         try:
             yield
         finally:

@@ -134,12 +134,14 @@ class RateLimitFrame(_ServerFrame):
 
 
 class ProgressFrame(_ServerFrame):
-    """Claude Code is retrying an API call (`system/api_retry`)."""
+    """Claude Code is retrying an API call (`system/api_retry`), or the turn goes on in a new
+    Claude session because the one it resumed is not on this worker host
+    (`session_restarted`)."""
 
     type: Literal["progress"] = "progress"
-    kind: Literal["api_retry"] = "api_retry"
-    attempt: int
-    max_retries: int
+    kind: Literal["api_retry", "session_restarted"] = "api_retry"
+    attempt: int = 0
+    max_retries: int = 0
     retry_delay_ms: int | None = None
     error_status: int | None = None
     message: str

@@ -75,7 +75,7 @@ class Settings(BaseSettings):
     chat_time_limit_s: int = 1800
     conversions_time_limit_s: int = 7200
     # Turns one worker process runs at once (they wait on Claude, not on the CPU).
-    worker_concurrency: int = 64
+    worker_concurrency: int = 128
     # On a warm shutdown (SIGTERM), running turns get this long (s) to finish; the rest
     # are stopped (SIGINT, usage kept) and end with `worker_shutdown`.
     worker_shutdown_grace_s: float = 30.0

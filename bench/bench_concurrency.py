@@ -3,9 +3,11 @@
 For each K, K WebSocket clients each send one message at once and read the answer: through
 the runner (WebSocket -> API -> Celery -> executor -> the stand-in claude -> Redis -> relay
 -> WebSocket), and through bench/pipe_server.py (a process that spawns the same stand-in per
-socket and forwards its lines). The stand-in (workers/standin.py) prints 200 deltas at 50/s,
-each stamped with its emit time, so the client measures per-frame latency and counts the
-stamps lost. Every figure is also given as a ratio to the pipe's, measured in the same run.
+socket and forwards its lines). The stand-in (workers/standin.py; in a tenant container,
+where there is no Python, bench/standin.c, the same program built static with gcc; or the C
+one everywhere with `--standin c`) prints 200 deltas at 50/s, each stamped with its emit
+time, so the client measures per-frame latency and counts the stamps lost. Every figure is
+also given as a ratio to the pipe's, measured in the same run.
 
 Run (it starts and stops its own stack on spare ports):
     .venv/bin/python bench/bench_concurrency.py [--k 1,10,50,100] [--docker-k 1,10,50]
@@ -57,6 +59,7 @@ class TurnSeen:
     """One client's view of one turn."""
 
     sent_ns: int
+    queued_ns: int | None = None  # the runner's job_queued frame arrived
     first_chunk_ns: int | None = None
     done_ns: int = 0
     started_ns: int | None = None  # the stand-in process's start
@@ -88,6 +91,8 @@ class Run:
     stamps_lost: int
     stamps_duplicated: int
     dispatch_p50_ms: float
+    dispatch_p99_ms: float
+    queued_p50_ms: float
     rss_per_turn_kb: float
     cpu_s: dict[str, float] = field(default_factory=dict)  # by process, during the run
 
@@ -118,11 +123,12 @@ def summarize(path: str, k: int, turns: list[TurnSeen], wall_s: float,
     first = [(t.first_chunk_ns - t.sent_ns) / 1e6 for t in turns if t.first_chunk_ns]
     frames = [lat for t in turns for lat in t.frame_latency_ms]
     dispatch = [(t.started_ns - t.sent_ns) / 1e6 for t in turns if t.started_ns]
+    queued = [(t.queued_ns - t.sent_ns) / 1e6 for t in turns if t.queued_ns]
     lost = sum(len(set(range(DELTAS)) - set(t.stamps)) for t in turns)
     dup = sum(len(t.stamps) - len(set(t.stamps)) for t in turns)
     return Run(path, k, wall_s, _pct(first, 0.5), _pct(first, 0.99), _pct(frames, 0.5),
                _pct(frames, 0.99), len(frames) / wall_s, lost, dup, _pct(dispatch, 0.5),
-               rss_per_turn_kb)
+               _pct(dispatch, 0.99), _pct(queued, 0.5), rss_per_turn_kb)
 
 
 async def _timed(k: int, open_socket: Callable[[], Awaitable[ClientConnection]],
@@ -171,10 +177,10 @@ class Runner:
         self.values = {
             "env": "test", "redis_url": redis_url, "mongo_url": f"mongodb://127.0.0.1:{mongo_port}",
             "mongo_db": "bench", "data_dir": str(root / "data"), "executor": executor,
-            "claude_bin": str(VENV_BIN / "wxrunner-standin-claude"), "log_level": "WARNING",
+            "log_level": "WARNING",
             "limit_running_turns": "1000", "limit_queued_turns": "1000",
             "worker_host": f"bench{uuid.uuid4().hex[:6]}", "deployment": "bench",
-            "turn_idle_timeout_s": "60", **extra,
+            "turn_idle_timeout_s": "60", "container_pids": "1024", **extra,
         }
         env = {f"WX_{k.upper()}": v for k, v in self.values.items()}
         self.api_port = free_port()
@@ -214,6 +220,8 @@ class Runner:
             kind = frame["type"]
             if kind == "assistant_chunk":
                 seen.take_text(frame["content"], received)
+            elif kind == "job_queued" and seen.queued_ns is None:
+                seen.queued_ns = received
             elif kind in ("session_end", "error", "cancelled"):
                 seen.done_ns = received
                 return
@@ -304,12 +312,21 @@ async def idle_socket_kb(open_socket: Callable[[], Awaitable[ClientConnection]],
 @contextmanager
 def _stack(kind: str, root: Path, extra: dict[str, str]) -> Iterator[tuple[Runner, Pipe]]:
     runner = Runner(root / kind, kind, extra)
-    pipe = Pipe(root / kind, str(VENV_BIN / "wxrunner-standin-claude"))
+    if kind == "docker":
+        from bench.docker_standin import STANDIN_IN_CONTAINER
+
+        pipe = Pipe(root / kind, STANDIN_IN_CONTAINER, container=f"wx-tenant-{TENANT}")
+    else:
+        pipe = Pipe(root / kind, extra["claude_bin"])
     try:
         yield runner, pipe
     finally:
         pipe.close()
         runner.close()
+        if kind == "docker":
+            from bench.docker_standin import remove_container
+
+            remove_container(runner.values["deployment"])
 
 
 async def run_all(ks: list[int], kind: str, root: Path, extra: dict[str, str]) -> dict[str, Any]:
@@ -345,8 +362,10 @@ def _line(kind: str, r: Run, p: Run) -> str:
     return (f"{kind} K={r.k:<4} wall {r.wall_s:5.2f}s (pipe {p.wall_s:5.2f}s)  first chunk p50 "
             f"{r.first_chunk_p50_ms:6.0f} ms (pipe {p.first_chunk_p50_ms:5.0f})  frame p50 "
             f"{r.frame_p50_ms:5.1f} ms (pipe {p.frame_p50_ms:4.1f})  frames/s {r.frames_per_s:6.0f}"
-            f" (pipe {p.frames_per_s:6.0f})  lost {r.stamps_lost}  dispatch p50 "
-            f"{r.dispatch_p50_ms:5.0f} ms  worker RSS/turn {r.rss_per_turn_kb:6.0f} KB\n"
+            f" (pipe {p.frames_per_s:6.0f})  lost {r.stamps_lost}  dispatch p50/p99 "
+            f"{r.dispatch_p50_ms:5.0f}/{r.dispatch_p99_ms:5.0f} ms (pipe {p.dispatch_p50_ms:4.0f}/"
+            f"{p.dispatch_p99_ms:4.0f})  queued p50 {r.queued_p50_ms:5.0f} ms  "
+            f"worker RSS/turn {r.rss_per_turn_kb:6.0f} KB\n"
             f"    CPU s: runner {r.cpu_s}  pipe {p.cpu_s}")
 
 
@@ -381,6 +400,8 @@ def main() -> None:
     parser.add_argument("--k", default="1,10,50,100")
     parser.add_argument("--docker-k", default="", help="also the Docker executor (e.g. 1,10,50)")
     parser.add_argument("--out", default=str(RESULTS))
+    parser.add_argument("--standin", choices=("python", "c"), default="python",
+                        help="the stand-in claude of the local rows")
     parser.add_argument("--keep", default="", help="keep the stacks' data and logs in this folder")
     parser.add_argument("--profile", action="store_true",
                         help="record py-spy profiles of the API and the worker (needs py-spy)")
@@ -392,14 +413,19 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="wx-bench-") as tmp:
         root = Path(args.keep or tmp)
         PROFILE["on"] = args.profile
-        report["runs"].append(asyncio.run(run_all(
-            [int(k) for k in args.k.split(",")], "local", root, {})))
-        if args.docker_k:
-            from bench.docker_standin import docker_extra
+        from bench.docker_standin import build_standin, docker_extra
 
+        standin = VENV_BIN / "wxrunner-standin-claude"
+        if args.standin == "c":
+            (root / "standin").mkdir(parents=True, exist_ok=True)
+            standin = build_standin(root / "standin")
+        report["standin"] = args.standin
+        report["runs"].append(asyncio.run(run_all(
+            [int(k) for k in args.k.split(",")], "local", root, {"claude_bin": str(standin)})))
+        if args.docker_k:
             report["runs"].append(asyncio.run(run_all(
                 [int(k) for k in args.docker_k.split(",")], "docker", root,
-                docker_extra(root))))
+                docker_extra(root / "docker-image"))))
     (out / "concurrency.json").write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2))
     plot(report, out / "concurrency.png")
     print(f"wrote {out / 'concurrency.json'} and {out / 'concurrency.png'}")

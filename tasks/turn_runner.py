@@ -14,7 +14,7 @@ from app.errors import AppError, ErrorCode, ExecutorFailed
 from app.events import EventPublisher
 from app.logging import log_context
 from app.models import ChatSession, Job
-from app.protocol import AssistantChunkFrame, ErrorFrame, ServerFrame
+from app.protocol import AssistantChunkFrame, ErrorFrame, ProgressFrame, ServerFrame
 from app.retry import retrying
 from app.services.dispatch import dispatch_next
 from app.services.turn_lifecycle import (
@@ -171,17 +171,29 @@ class _TurnRun:
     async def _execute(self) -> tuple[ExitStatus | None, list[ServerFrame]]:
         session = await retrying(self.settings.outage_window_s,
                                  lambda: ChatSession.get(self.job.session_id))
-        spec = self._run_spec(session)
+        resume = session.claude_session_id if session else None
         await commit_before_turn(self.clients, self.job)
         try:
-            execution = await self.clients.executor.start(spec)
+            status = await self._run_claude(resume)
+            if resume and self.stream.resume_not_found and self.stopped is None:
+                log.warning("job %s: Claude session %s is not on this host; a new one",
+                            self.job_id, resume)
+                self.stream = self._turn_stream()
+                await self.feed.put([ProgressFrame(
+                    job_id=self.job_id, kind="session_restarted",
+                    message="The earlier conversation is not on this worker host: this turn "
+                            "goes on in a new Claude session, without its history.")])
+                status = await self._run_claude(None)
         except ExecutorFailed as exc:
             log.warning("job %s: executor failed: %s", self.job_id, exc)
             return None, self._failure(exc)
-        status = await self._pump(execution)
         frames = self.stream.finish(exit_code=status.exit_code, stderr=status.stderr,
                                     stopped=self.stopped)
         return status, frames
+
+    async def _run_claude(self, resume: str | None) -> ExitStatus:
+        execution = await self.clients.executor.start(self._run_spec(resume))
+        return await self._pump(execution)
 
     def _turn_stream(self) -> TurnStream:
         executor, tenant = self.clients.executor, self.job.tenant_id
@@ -195,11 +207,11 @@ class _TurnRun:
         return TurnStream(job_id=self.job_id, sanitizer=sanitizer,
                           tool_result_max_chars=self.settings.tool_result_max_chars)
 
-    def _run_spec(self, session: ChatSession | None) -> RunSpec:
+    def _run_spec(self, resume: str | None) -> RunSpec:
         opts = ClaudeCommandOptions(
             prompt=self.job.prompt,
             context=self.job.context,
-            resume_session_id=session.claude_session_id if session else None,
+            resume_session_id=resume,
             max_budget_usd=self.job.max_budget_usd,
             claude_bin=self.clients.executor.claude_bin,
         )

@@ -6,7 +6,8 @@ steady rate, each stamped with its emit time (`[k@<unix ns>]`), so a reader can 
 deltas arrived, how late, and whether one came twice; the first also carries the process's
 start time (`<start@<unix ns>>`, to the kernel's clock tick), so a reader can tell how long
 the process took to be started. A directive in the prompt sets the
-shape: `#standin:deltas=200,rate=50,chars=24` (the defaults). SIGINT ends it as Claude
+shape: `#standin:deltas=200,rate=50,chars=24` (the defaults; `stall=S` goes silent for S
+seconds after the first delta, for the idle watchdog). SIGINT ends it as Claude
 Code does, with a `result` line (`error_during_execution`) that carries the usage so far;
 SIGTERM and SIGKILL end it with no result. Standard library only: it starts fast."""
 
@@ -27,7 +28,7 @@ COST_PER_OUTPUT_TOKEN = 0.00001
 _DIRECTIVE = re.compile(r"#standin:([\w=,.]+)")
 _STAMP = re.compile(r"\[(\d+)@(\d+)\]")
 _START = re.compile(r"<start@(\d+)>")
-_DEFAULTS = {"deltas": 200.0, "rate": 50.0, "chars": 24.0}
+_DEFAULTS = {"deltas": 200.0, "rate": 50.0, "chars": 24.0, "stall": 0.0}
 
 
 def shape(prompt: str) -> dict[str, float]:
@@ -112,6 +113,14 @@ class _Turn:
         })
 
 
+def _sleep_unless(seconds: float, stop: Any) -> float:
+    """Sleep up to `seconds`, waking early when `stop()`; the time slept."""
+    start = time.monotonic()
+    while time.monotonic() - start < seconds and not stop():
+        time.sleep(0.05)
+    return time.monotonic() - start
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if "--version" in argv:
@@ -148,6 +157,8 @@ def main(argv: list[str] | None = None) -> int:
         turn.event({"type": "content_block_delta", "index": 0,
                     "delta": {"type": "text_delta", "text": text}})
         next_at += pause
+        if k == 0 and params["stall"]:
+            next_at += _sleep_unless(params["stall"], lambda: interrupted)
         if (delay := next_at - time.monotonic()) > 0:
             time.sleep(delay)
     turn.emit({"type": "assistant", "session_id": turn.session_id, "parent_tool_use_id": None,

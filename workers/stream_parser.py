@@ -147,6 +147,7 @@ class ResultMessage:
     session_id: str
     api_error_status: int | None = None
     terminal_reason: str | None = None
+    errors: tuple[str, ...] = ()
 
 
 CliMessage = (
@@ -297,6 +298,7 @@ def _result(data: JsonDict) -> ResultMessage:
         session_id=str(data.get("session_id", "")),
         api_error_status=_opt_int(data.get("api_error_status")),
         terminal_reason=data.get("terminal_reason"),
+        errors=tuple(str(e) for e in data.get("errors") or () if isinstance(e, str)),
     )
 
 

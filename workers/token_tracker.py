@@ -55,6 +55,8 @@ class TokenTracker:
 
     def feed(self, msg: CliMessage) -> bool:
         """Account one message; True when the running totals changed."""
+        if isinstance(msg, StreamEvent) and msg.kind not in ("message_start", "message_delta"):
+            return False  # text and tool deltas (most lines) carry no usage
         before = self.running
         match msg:
             case StreamEvent(event={"type": "message_start", "message": dict(message)}):

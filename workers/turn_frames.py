@@ -151,6 +151,14 @@ class TurnStream:
                 "malformed": self.stats.malformed}
 
     @property
+    def resume_not_found(self) -> bool:
+        """Claude Code could not resume the session (its config dir does not have it: another
+        host, a new volume) and ended at once, before doing anything."""
+        result = self.tracker.result
+        return (result is not None and self.claude_session_id is None
+                and any("No conversation found" in e for e in result.errors))
+
+    @property
     def completed(self) -> bool:
         """Claude Code reported a finished answer (its result line, without an error)."""
         result = self.tracker.result

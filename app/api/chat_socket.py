@@ -22,6 +22,7 @@ from app.errors import AppError, BadRequest, ErrorCode, NotFound
 from app.events import frame_header
 from app.logging import log_context
 from app.metrics import RELAY_LAG, TURNS_SUBMITTED
+from app.models import Project
 from app.protocol import (
     CancelFrame,
     ErrorFrame,
@@ -48,7 +49,7 @@ class ChatSocket:
 
     def __init__(
         self, websocket: WebSocket, *, turns: TurnDeps, relay: Relay, principal: Principal,
-        project_id: str,
+        project: Project,
     ) -> None:
         self._ws = websocket
         self._turns = turns
@@ -56,7 +57,7 @@ class ChatSocket:
         self._redis = turns.redis
         self._relay = relay
         self._principal = principal
-        self._project_id = project_id
+        self._project = project
         self._session_id: str | None = None
         self._job_ids: list[str] = []
         self._followers: dict[str, asyncio.Task[None]] = {}
@@ -113,7 +114,8 @@ class ChatSocket:
             try:
                 turn = await submit_turn(
                     self._turns, tenant_id=tenant,
-                    subject=self._principal.sub, project_id=self._project_id,
+                    subject=self._principal.sub, project_id=str(self._project.id),
+                    project=self._project,
                     content=frame.content, context=frame.context,
                     session_id=frame.session_id or self._session_id,
                 )

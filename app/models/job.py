@@ -27,10 +27,9 @@ class Job(Document):
     # The tenant's monthly budget left when queued; the worker passes it as --max-budget-usd.
     max_budget_usd: float | None = None
     created_at: datetime = Field(default_factory=utc_now)
-    # Dispatch (app/services/dispatch.py): chosen as the session's next turn, then sent to
+    # Dispatch (app/services/dispatch.py): chosen as the session's next turn and sent to
     # Celery on `routed_queue` (`queue`, or `<queue>.<host>` by tenant affinity).
     dispatched_at: datetime | None = None
-    sent_at: datetime | None = None
     routed_queue: str | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None

@@ -17,21 +17,23 @@ unclaimed, on the queue of a host that is gone."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import timedelta
 
 from beanie import PydanticObjectId
 from redis.asyncio import Redis
 
-from app.keys import dispatch_lock
+from app.keys import dispatch_lock, sent_key
 from app.models import Job
 from app.protocol import utc_now
 from app.services.hosts import alive_hosts, route_queue, split_host_queue
 from app.services.ports import TaskSender
 from app.settings import Settings
-from app.vocab import JobState
+from app.vocab import ACTIVE_STATES, JobState
 
-__all__ = ["dispatch_next", "redispatch_from_dead_hosts", "sweep_unsent"]
+__all__ = ["dispatch_first_turns", "dispatch_next", "redispatch_from_dead_hosts",
+           "sweep_unsent"]
 
 log = logging.getLogger("wx.dispatch")
 
@@ -46,68 +48,92 @@ async def dispatch_next(
     lock = redis.lock(dispatch_lock(str(session_id)), timeout=_LOCK_TIMEOUT_S,
                       blocking_timeout=_LOCK_TIMEOUT_S)
     async with lock:
-        job = await _choose_next(session_id)
-    if job is None:
-        return None
-    try:
-        await _send(job, redis, sender)
-    except Exception as exc:
-        log.warning("job %s: not sent (%s); the sweep sends it again", job.id, exc)
-        await _unchoose(job)
-        return None
-    return str(job.id)
+        job = await _next_of(session_id)
+        if job is None:
+            return None
+        routed = await route_queue(redis, job.queue, job.tenant_id)
+        if not await _choose(job, routed):
+            return None
+    sent = await _send(redis, sender, settings, [(job, routed)])
+    return str(job.id) if sent else None
 
 
-async def _choose_next(session_id: PydanticObjectId) -> Job | None:
-    busy = await Job.find_one({
-        "session_id": session_id,
-        "$or": [{"state": JobState.RUNNING},
-                {"state": JobState.QUEUED, "dispatched_at": {"$ne": None}}],
-    })
-    if busy is not None:
+async def dispatch_first_turns(
+    jobs: list[Job], *, redis: Redis, sender: TaskSender, settings: Settings
+) -> list[str]:
+    """Send the first turns of new sessions (nothing else of theirs can be active, so no
+    session lock): chosen in one update per queue, sent together; the job ids sent."""
+    chosen: list[tuple[Job, str]] = []
+    for queue in {job.queue for job in jobs}:
+        of_queue = [job for job in jobs if job.queue == queue]
+        routed = await route_queue(redis, queue, of_queue[0].tenant_id)
+        await Job.get_pymongo_collection().update_many(
+            {"_id": {"$in": [job.id for job in of_queue]}, "state": JobState.QUEUED,
+             "dispatched_at": None},
+            {"$set": {"dispatched_at": utc_now(), "routed_queue": routed}})
+        chosen += [(job, routed) for job in of_queue]
+    return await _send(redis, sender, settings, chosen)
+
+
+async def _send(redis: Redis, sender: TaskSender, settings: Settings,
+                chosen: list[tuple[Job, str]]) -> list[str]:
+    """Send the chosen turns; mark the sent ones, unmark the others (the sweep retries)."""
+    results = await asyncio.gather(*(sender.send_turn(str(job.id), routed)
+                                     for job, routed in chosen), return_exceptions=True)
+    sent = []
+    async with redis.pipeline(transaction=False) as marks:
+        for (job, _routed), result in zip(chosen, results, strict=True):
+            if isinstance(result, BaseException):
+                log.warning("job %s: not sent (%s); the sweep sends it again", job.id, result)
+                await _unchoose(job)
+            else:
+                marks.set(sent_key(str(job.id)), b"1", ex=settings.stream_ttl_s)
+                sent.append(str(job.id))
+        await marks.execute()
+    return sent
+
+
+async def _next_of(session_id: PydanticObjectId) -> Job | None:
+    """The session's oldest queued turn, unless one of its turns is running or chosen."""
+    active = await Job.find(
+        {"session_id": session_id, "state": {"$in": list(ACTIVE_STATES)}}
+    ).sort("+created_at", "+_id").to_list()
+    if any(j.state == JobState.RUNNING or j.dispatched_at is not None for j in active):
         return None
-    candidates = await Job.find(
-        {"session_id": session_id, "state": JobState.QUEUED, "cancel_requested": {"$ne": True}}
-    ).sort("+created_at", "+_id").limit(1).to_list()
-    if not candidates:
-        return None
-    job = candidates[0]
+    return next((j for j in active if not j.cancel_requested), None)
+
+
+async def _choose(job: Job, routed: str) -> bool:
     chosen = await Job.get_pymongo_collection().update_one(
         {"_id": job.id, "state": JobState.QUEUED, "dispatched_at": None},
-        {"$set": {"dispatched_at": utc_now(), "sent_at": None}},
+        {"$set": {"dispatched_at": utc_now(), "routed_queue": routed}},
     )
-    return job if chosen.modified_count else None
-
-
-async def _send(job: Job, redis: Redis, sender: TaskSender) -> None:
-    # Sent outside the lock: marking the job dispatched under the lock is what
-    # serialises the session; the broker round trip need not hold it.
-    routed = await route_queue(redis, job.queue, job.tenant_id)
-    collection = Job.get_pymongo_collection()
-    await collection.update_one({"_id": job.id}, {"$set": {"routed_queue": routed}})
-    await sender.send_turn(str(job.id), routed)
-    await collection.update_one({"_id": job.id, "state": JobState.QUEUED},
-                                {"$set": {"sent_at": utc_now()}})
+    return bool(chosen.modified_count)
 
 
 async def _unchoose(job: Job) -> None:
     try:
         await Job.get_pymongo_collection().update_one(
-            {"_id": job.id, "state": JobState.QUEUED, "sent_at": None},
+            {"_id": job.id, "state": JobState.QUEUED},
             {"$set": {"dispatched_at": None, "routed_queue": None}})
     except Exception as exc:  # the sweep resets it after send_grace_s
         log.warning("job %s: cannot unmark it (%s)", job.id, exc)
 
 
 async def sweep_unsent(*, redis: Redis, sender: TaskSender, settings: Settings) -> list[str]:
-    """Dispatch again the turns that were chosen but never sent (older than send_grace_s),
-    and the queued turns of sessions nobody dispatched; the job ids sent."""
+    """Dispatch again the turns that were chosen but never sent (older than send_grace_s;
+    a sent turn has its mark in Redis), and the queued turns of sessions nobody dispatched;
+    the job ids sent."""
     now = utc_now()
     grace = timedelta(seconds=settings.send_grace_s)
     collection = Job.get_pymongo_collection()
-    await collection.update_many(
-        {"state": JobState.QUEUED, "sent_at": None, "dispatched_at": {"$lt": now - grace}},
-        {"$set": {"dispatched_at": None, "routed_queue": None}})
+    chosen = await Job.find({"state": JobState.QUEUED,
+                             "dispatched_at": {"$lt": now - grace}}).to_list()
+    for job in chosen:
+        if not await redis.exists(sent_key(str(job.id))):
+            await collection.update_one(
+                {"_id": job.id, "state": JobState.QUEUED, "dispatched_at": job.dispatched_at},
+                {"$set": {"dispatched_at": None, "routed_queue": None}})
     waiting = await Job.find(
         {"state": JobState.QUEUED, "dispatched_at": None, "cancel_requested": {"$ne": True},
          "created_at": {"$lt": now - grace}}).to_list()

@@ -3,6 +3,8 @@ day, cost per month. `check_limits` is pure arithmetic; `current_use` reads Mong
 
 from __future__ import annotations
 
+import time
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -44,6 +46,17 @@ class TenantUse(BaseModel):
     running_turns: int = 0
     queued_turns: int = 0
     active_session_ids: list[str] = []
+    session_turns: dict[str, int] = {}  # active turns per session
+
+    def active_turns_of(self, session_id: str) -> int:
+        return self.session_turns.get(session_id, 0)
+
+    def count_queued(self, session_id: str) -> None:
+        """One more queued turn in `session_id` (admission counts a batch as it goes)."""
+        self.queued_turns += 1
+        self.session_turns[session_id] = self.session_turns.get(session_id, 0) + 1
+        if session_id not in self.active_session_ids:
+            self.active_session_ids.append(session_id)
     tokens_today: int = 0
     cost_this_month_usd: float = 0.0
 
@@ -117,8 +130,29 @@ def check_limits(
     return Admission(remaining_budget_usd=round(remaining, 6))
 
 
-async def effective_limits(settings: Settings, *, tenant_id: str) -> LimitValues:
-    """Settings' limits, overridden field by field by the tenant's TenantLimits document."""
+# Read often (every submitted turn), changed rarely: each process keeps them for a while.
+_LIMITS_TTL_S = 10.0
+_LOGGED_TTL_S = 2.0
+_CACHE_MAX = 10_000  # tenants
+_limits_cache: dict[str, tuple[float, LimitValues]] = {}
+_logged_cache: dict[tuple[str, datetime, datetime], tuple[float, dict[str, float]]] = {}
+
+
+async def effective_limits(settings: Settings, *, tenant_id: str,
+                           recent: bool = False) -> LimitValues:
+    """Settings' limits, overridden field by field by the tenant's TenantLimits document.
+    `recent`: they may be up to _LIMITS_TTL_S old (admission, called by every turn)."""
+    cached = _limits_cache.get(tenant_id)
+    if recent and cached is not None and cached[0] > time.monotonic():
+        return cached[1]
+    values = await _effective_limits(settings, tenant_id=tenant_id)
+    if len(_limits_cache) > _CACHE_MAX:
+        _limits_cache.clear()
+    _limits_cache[tenant_id] = (time.monotonic() + _LIMITS_TTL_S, values)
+    return values
+
+
+async def _effective_limits(settings: Settings, *, tenant_id: str) -> LimitValues:
     doc = await TenantLimits.find_one(TenantLimits.tenant_id == tenant_id)
     values = LimitValues(
         running_turns=settings.limit_running_turns,
@@ -133,16 +167,19 @@ async def effective_limits(settings: Settings, *, tenant_id: str) -> LimitValues
     return values.model_copy(update=overrides)
 
 
-async def current_use(*, tenant_id: str, now: datetime) -> TenantUse:
+async def current_use(*, tenant_id: str, now: datetime, recent: bool = False) -> TenantUse:
     """Active turns from Jobs; tokens today and cost this month from TokenUsageLog plus the
-    usage checkpointed on running jobs (not yet logged)."""
+    usage checkpointed on running jobs (not yet logged). `recent`: the logged totals may be
+    up to _LOGGED_TTL_S old (admission, which a burst of turns calls many times at once)."""
     active = await _active_jobs(tenant_id)
     use = TenantUse(
         running_turns=sum(1 for j in active if j["state"] == JobState.RUNNING),
         queued_turns=sum(1 for j in active if j["state"] == JobState.QUEUED),
         active_session_ids=sorted({str(j["session_id"]) for j in active}),
+        session_turns=Counter(str(j["session_id"]) for j in active),
     )
-    logged = await _logged_totals(tenant_id, since=month_start(now), day=day_start(now))
+    read_totals = _cached_logged_totals if recent else _logged_totals
+    logged = await read_totals(tenant_id, since=month_start(now), day=day_start(now))
     running = [_running_usage(j.get("usage")) for j in active
                if j["state"] == JobState.RUNNING]
     use.tokens_today = int(logged["tokens_today"]) + sum(u.total_tokens for u in running)
@@ -164,6 +201,21 @@ async def _active_jobs(tenant_id: str) -> list[dict[str, Any]]:
         {"state": 1, "session_id": 1, "usage": 1},
     )
     return await cursor.to_list(10_000)
+
+
+async def _cached_logged_totals(tenant_id: str, *, since: datetime,
+                                day: datetime) -> dict[str, float]:
+    """The logged totals, read at most every _LOGGED_TTL_S per tenant (a burst of turns
+    reads them once; a turn that ended in that time is counted when it is read again)."""
+    key = (tenant_id, since, day)
+    cached = _logged_cache.get(key)
+    if cached is not None and cached[0] > time.monotonic():
+        return cached[1]
+    totals = await _logged_totals(tenant_id, since=since, day=day)
+    if len(_logged_cache) > _CACHE_MAX:
+        _logged_cache.clear()
+    _logged_cache[key] = (time.monotonic() + _LOGGED_TTL_S, totals)
+    return totals
 
 
 async def _logged_totals(tenant_id: str, *, since: datetime, day: datetime) -> dict[str, float]:

@@ -1,7 +1,8 @@
 """A worker's durable record of turn endings not yet fully written (DESIGN §11).
 
 Before a turn's end touches MongoDB or Redis, the ending is written to
-`<data_dir>/outbox/<job_id>.json`; the entry goes once every step is done. If MongoDB or
+`<data_dir>/outbox/<job_id>.json`; the entry goes once every step is done. It survives the
+worker process (not a power loss of the host: it is not fsync'ed). If MongoDB or
 Redis stays away longer than the outage window, or the worker dies, the entry stays, and a
 flusher (in any worker process of the host, also after a restart) finishes it. An entry is
 held with an exclusive `flock` while a process works on it, so two processes never apply
@@ -111,9 +112,9 @@ def _unlock(handle: IO[bytes]) -> None:
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
+    # No fsync: the outbox is for a worker that dies or a dependency that is away; the page
+    # cache outlives the process (a host that loses power loses its running turns anyway),
+    # and an fsync per turn would stall the event loop every turn shares.
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    with tmp.open("wb") as out:
-        out.write(data)
-        out.flush()
-        os.fsync(out.fileno())
+    tmp.write_bytes(data)
     tmp.replace(path)

@@ -25,7 +25,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from beanie import PydanticObjectId
 from pydantic import BaseModel, Field
@@ -56,6 +56,9 @@ from app.services.webhooks import enqueue_job_event
 from app.settings import Settings
 from app.vocab import ACTIVE_STATES, JobState
 
+if TYPE_CHECKING:
+    from app.services.admission import Admissions
+
 __all__ = [
     "EndKind",
     "TurnDeps",
@@ -83,6 +86,7 @@ class TurnDeps:
     publisher: EventPublisher
     sender: TaskSender
     outbox: Outbox | None = None  # the worker's; the API's cancel needs none
+    admissions: Admissions | None = None  # the API's: submitting turns
 
     @property
     def window_s(self) -> float:

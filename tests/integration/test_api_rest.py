@@ -143,6 +143,26 @@ async def test_concurrent_turn_limit_answers_429_with_retry_after(api: ApiEnv) -
         assert limits["use"]["queued_turns"] == LIMIT_RUNNING + 1
 
 
+async def test_a_burst_of_turns_never_passes_the_limits(api: ApiEnv) -> None:
+    """Twenty first messages of one tenant at once (admitted in batches): exactly the
+    running-turn limit gets through, every other one is refused, none is lost."""
+    import asyncio
+
+    tenant = new_tenant()
+    pid = await _project(api, tenant)
+    async with api.client(tenant) as client:
+        replies = await asyncio.gather(*(client.post(f"/api/projects/{pid}/chat",
+                                                     json={"content": f"q{i}"})
+                                         for i in range(20)))
+    codes = sorted(r.status_code for r in replies)
+    assert codes == [202] * LIMIT_RUNNING + [429] * (20 - LIMIT_RUNNING), codes
+    jobs = list(api.db.jobs.find({"tenant_id": tenant}))
+    sessions = list(api.db.chat_sessions.find({"tenant_id": tenant}))
+    assert len(jobs) == len(sessions) == LIMIT_RUNNING  # no session made for a refused turn
+    accepted = {r.json()["job_id"] for r in replies if r.status_code == 202}
+    assert accepted == {str(j["_id"]) for j in jobs}
+
+
 async def test_cancel_a_queued_job(api: ApiEnv) -> None:
     tenant = new_tenant()
     pid = await _project(api, tenant)

@@ -479,6 +479,38 @@ def docker_harness(base_settings: Settings, docker_client: Any, offline_image: s
                    docker_client)
 
 
+async def test_docker_hundred_streams_make_progress_together(
+    docker_harness: Harness, project: str
+) -> None:
+    """100 concurrent `docker exec` runs in one tenant container: each one's first line
+    arrives before any of them ends (the blocking SDK calls run on a pool sized for the
+    worker's concurrency, each stream on a thread of its own)."""
+    ex = docker_harness.make(container_pids=1024, worker_concurrency=128)
+    tenant = f"{TENANT}h"
+    script = "echo first; i=0; while [ $i -lt 12 ]; do sleep 0.5; i=$((i+1)); done; echo last"
+    firsts: list[float] = []
+    ends: list[float] = []
+
+    async def one(n: int) -> list[bytes]:
+        execution = await ex.start(RunSpec(tenant, project, ["sh", "-c", script]))
+        lines = []
+        async for line in execution.lines():
+            lines.append(line)
+            if line == b"first":
+                firsts.append(time.monotonic())
+        ends.append(time.monotonic())
+        assert (await execution.wait()).exit_code == 0
+        return lines
+
+    try:
+        results = await asyncio.wait_for(asyncio.gather(*(one(n) for n in range(100))), 90)
+    finally:
+        await ex.close()
+    assert all(lines == [b"first", b"last"] for lines in results)
+    assert len(firsts) == 100 and max(firsts) < min(ends), (
+        f"the last stream started {max(firsts) - min(ends):.1f}s after the first ended")
+
+
 async def test_docker_container_hardening(docker_harness: Harness, project: str) -> None:
     await _sh(docker_harness, project, "true")
     from docker.utils import parse_bytes

@@ -12,6 +12,7 @@ import functools
 import io
 import logging
 import tarfile
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping, Sequence
@@ -76,6 +77,7 @@ class DockerExecutor(Executor):
         threads = 2 * settings.worker_concurrency + 8
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="wx-docker")
         self._known: dict[str, str] = {}  # tenant -> id of its container, last seen running
+        self._locks: dict[str, threading.Lock] = {}  # tenant -> held while making its container
 
     @property
     def client(self) -> Any:
@@ -242,8 +244,13 @@ class DockerExecutor(Executor):
 
     def _container_of(self, tenant_id: str) -> str:
         known = self._known.get(tenant_id)
-        if known is None:
-            known = self._known[tenant_id] = str(self.ensure_container(tenant_id).id)
+        if known is not None:
+            return known
+        # The first runs of a tenant, all at once, create its container once.
+        with self._locks.setdefault(tenant_id, threading.Lock()):
+            known = self._known.get(tenant_id)
+            if known is None:
+                known = self._known[tenant_id] = str(self.ensure_container(tenant_id).id)
         return known
 
     def _count_running(self) -> int:
@@ -318,10 +325,24 @@ class DockerExecutor(Executor):
         except docker.errors.APIError as exc:
             if exc.status_code != 409:  # 409: another worker created it first
                 raise ExecutorFailed(f"cannot create the tenant container: {exc}") from exc
-            return self.client.containers.get(container_name(tenant_id))
+            return self._created_elsewhere(tenant_id)
         log.info("created tenant container %s", container.name)
         self._install_credentials(container)
         return container
+
+    def _created_elsewhere(self, tenant_id: str) -> Any:
+        """The container another process is creating: its name is taken a moment before
+        the engine can find it by that name."""
+        import docker.errors
+
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                return self.client.containers.get(container_name(tenant_id))
+            except docker.errors.NotFound:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
 
     def _install_credentials(self, container: Any) -> None:
         source = self.settings.claude_credentials_file

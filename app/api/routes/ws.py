@@ -41,7 +41,7 @@ async def chat_socket(websocket: WebSocket, project_id: str) -> None:
         await websocket.close(code=WS_CLOSE_POLICY_VIOLATION, reason="unauthorized")
         return
     try:
-        await get_project(tenant_id=principal.tenant_id, project_id=project_id)
+        project = await get_project(tenant_id=principal.tenant_id, project_id=project_id)
     except NotFound as error:
         await _refuse_not_found(websocket, error)
         return
@@ -50,7 +50,7 @@ async def chat_socket(websocket: WebSocket, project_id: str) -> None:
     try:
         await ChatSocket(
             websocket, turns=state.turns, relay=state.relay, principal=principal,
-            project_id=project_id,
+            project=project,
         ).run()
     finally:
         OPEN_SOCKETS.dec()

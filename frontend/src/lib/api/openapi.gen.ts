@@ -919,6 +919,13 @@ export interface components {
              */
             running_turns: number;
             /**
+             * Session Turns
+             * @default {}
+             */
+            session_turns: {
+                [key: string]: number;
+            };
+            /**
              * Tokens Today
              * @default 0
              */

@@ -116,14 +116,16 @@ export interface RateLimitFrame {
   limit_type: string | null;
 }
 /**
- * Claude Code is retrying an API call (`system/api_retry`).
+ * Claude Code is retrying an API call (`system/api_retry`), or the turn goes on in a new
+ * Claude session because the one it resumed is not on this worker host
+ * (`session_restarted`).
  */
 export interface ProgressFrame {
   job_id: string | null;
   seq: number;
   ts: string;
   type: "progress";
-  kind: "api_retry";
+  kind: "api_retry" | "session_restarted";
   attempt: number;
   max_retries: number;
   retry_delay_ms: number | null;
