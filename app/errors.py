@@ -17,6 +17,7 @@ class ErrorCode(StrEnum):
     WORKER_LOST = "worker_lost"
     WORKER_SHUTDOWN = "worker_shutdown"
     TIMEOUT = "timeout"
+    CONFLICT = "conflict"
     UNAVAILABLE = "unavailable"
     INTERNAL = "internal"
 
@@ -32,6 +33,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.WORKER_LOST: 500,
     ErrorCode.WORKER_SHUTDOWN: 503,
     ErrorCode.TIMEOUT: 504,
+    ErrorCode.CONFLICT: 409,
     ErrorCode.UNAVAILABLE: 503,
     ErrorCode.INTERNAL: 500,
 }
@@ -99,3 +101,20 @@ class Unavailable(AppError):
 
 class ExecutorFailed(AppError):
     code = ErrorCode.EXECUTOR_FAILED
+
+
+class Conflict(AppError):
+    """The request cannot be served in the resource's current state (e.g. a turn runs)."""
+
+    code = ErrorCode.CONFLICT
+
+
+class RemoteError(AppError):
+    """An AppError raised in another process (a worker) and sent back by its code."""
+
+    def __init__(self, code: str, message: str, **details: Any) -> None:
+        super().__init__(message, **details)
+        try:
+            self.code = ErrorCode(code)
+        except ValueError:
+            self.code = ErrorCode.INTERNAL

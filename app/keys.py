@@ -29,6 +29,10 @@ __all__ = [
     "seq_key",
     "submit_lock",
     "terminal_key",
+    "workspace_gone_key",
+    "workspace_input_key",
+    "workspace_reply_key",
+    "workspace_requests_key",
 ]
 
 EVENTS_PATTERN: Final = "wx:job:*:events"
@@ -102,3 +106,23 @@ def affinity_key(tenant_id: str) -> str:
 
 def metrics_key(name: str) -> str:
     return METRICS_PREFIX + name
+
+
+def workspace_requests_key(host: str) -> str:
+    """The workspace requests for the workers of `host` (a list they pop)."""
+    return f"wx:ws:requests:{host}"
+
+
+def workspace_reply_key(request_id: str) -> str:
+    """What the worker serving a workspace request sends back (a list, in order)."""
+    return f"wx:ws:reply:{request_id}"
+
+
+def workspace_input_key(request_id: str) -> str:
+    """The bytes an upload sends to the worker serving it (a list, in order)."""
+    return f"wx:ws:input:{request_id}"
+
+
+def workspace_gone_key(request_id: str) -> str:
+    """Set when the API stopped reading a request's reply (the client went away)."""
+    return f"wx:ws:gone:{request_id}"

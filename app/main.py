@@ -18,6 +18,7 @@ from app.logging import configure_logging
 from app.relay import Relay
 from app.services.admission import Admissions
 from app.services.turn_lifecycle import TurnDeps
+from app.services.workspace import Workspaces
 from app.settings import Settings, get_settings
 from app.taskqueue import CelerySender, make_celery
 
@@ -42,6 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.mongo = mongo
         app.state.relay = relay
         app.state.celery = sender.celery
+        app.state.workspaces = Workspaces(settings=settings, redis=redis)
         publisher = EventPublisher(redis, maxlen=settings.stream_maxlen,
                                    ttl_s=settings.stream_ttl_s, coalesce=True)
         app.state.turns = TurnDeps(settings=settings, redis=redis, sender=sender,

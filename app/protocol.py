@@ -173,6 +173,29 @@ class CancelledFrame(_ServerFrame):
     usage: UsageSummary
 
 
+ChangeStatus = Literal["added", "modified", "deleted"]
+
+
+class ChangedFile(_Model):
+    """A file a turn added, modified or deleted in the workspace (from its git commit)."""
+
+    path: str
+    status: ChangeStatus
+    additions: int | None = Field(default=None, description="lines added (None: binary)")
+    deletions: int | None = Field(default=None, description="lines deleted (None: binary)")
+
+
+class FilesChangedFrame(_ServerFrame):
+    """What the turn changed in the workspace; sent just before the terminal frame, once the
+    runner has committed the turn (GET /api/jobs/{id}/changes has the diffs)."""
+
+    type: Literal["files_changed"] = "files_changed"
+    commit: str
+    files: list[ChangedFile] = Field(description="the first `max` changed files, by path")
+    total: int = Field(description="how many files the turn changed")
+    truncated: bool = False
+
+
 class PongFrame(_ServerFrame):
     type: Literal["pong"] = "pong"
 
@@ -186,6 +209,7 @@ ServerFrame = Annotated[
     | UsageFrame
     | RateLimitFrame
     | ProgressFrame
+    | FilesChangedFrame
     | SessionEndFrame
     | ErrorFrame
     | CancelledFrame
@@ -237,8 +261,11 @@ __all__ = [
     "BillingBasis",
     "CancelFrame",
     "CancelledFrame",
+    "ChangeStatus",
+    "ChangedFile",
     "ClientFrame",
     "ErrorFrame",
+    "FilesChangedFrame",
     "JobQueuedFrame",
     "JobStartedFrame",
     "MessageFrame",

@@ -56,7 +56,7 @@ class Settings(BaseSettings):
     # Executors
     executor: ExecutorKind = "auto"
     docker_host: str | None = None
-    tenant_image: str = "wx-tenant:2.1.332"
+    tenant_image: str = "wx-tenant:2.1.332-git"
     container_memory: str = "2g"
     container_cpus: float = 1.0
     container_pids: int = 256
@@ -100,6 +100,35 @@ class Settings(BaseSettings):
     worker_host: str = Field(default_factory=socket.gethostname)
     host_heartbeat_s: float = 10.0
     cancel_poll_interval_s: float = 0.1
+
+    # Workspaces (DESIGN §12). The API reaches a tenant's files through the workspace service
+    # of the workers on the tenant's host (over Redis): how long (s) it waits for an answer
+    # (or the next chunk of one), and how many requests a worker process serves at once.
+    workspace_timeout_s: float = 30.0
+    workspace_concurrency: int = 8
+    # Limits: entries of a listing, bytes of a file shown, bytes of a turn's diffs (all
+    # files, then each file), changed files a files_changed frame lists.
+    workspace_list_max_entries: int = 10_000
+    workspace_view_max_bytes: int = 1024 * 1024
+    workspace_diff_max_bytes: int = 2 * 1024 * 1024
+    workspace_diff_file_max_bytes: int = 256 * 1024
+    workspace_frame_max_files: int = 500
+    # Uploads: bytes received, bytes once unpacked, files, and path length (bytes).
+    upload_max_bytes: int = 1024 * 1024 * 1024
+    upload_max_unpacked_bytes: int = 2 * 1024 * 1024 * 1024
+    upload_max_files: int = 20_000
+    upload_max_path_length: int = 400
+
+    # Webhooks: per POST, the timeout (s); attempts before a delivery is given up; the
+    # backoff after the first failure (s, doubling) and its cap; how often (s) each worker's
+    # sender looks for due deliveries. Private, loopback and reserved addresses are refused
+    # unless webhook_allow_private (development and tests).
+    webhook_timeout_s: float = 10.0
+    webhook_max_attempts: int = 8
+    webhook_retry_base_s: float = 2.0
+    webhook_retry_max_s: float = 3600.0
+    webhook_poll_s: float = 1.0
+    webhook_allow_private: bool = False
 
     # Events in Redis (DESIGN §7)
     stream_maxlen: int = 20000

@@ -25,7 +25,9 @@ from tasks import app
 from tasks.housekeeping import HostBeat, Reaper
 from tasks.runtime import WorkerRuntime
 from tasks.turn_runner import run_turn
+from tasks.webhook_sender import WebhookSender
 from tasks.worker_host import add_host_queues, consumed_queues
+from tasks.workspace_service import serve as serve_workspaces
 
 log = logging.getLogger("wx.worker")
 
@@ -76,8 +78,9 @@ def _open_runtime(**_: Any) -> None:
 @worker_ready.connect  # type: ignore[untyped-decorator]
 def _start_housekeeping(**_: Any) -> None:
     rt = runtime()
-    rt.start_background(Reaper(rt.clients).run(), HostBeat(rt.clients,
-                                                           consumed_queues(app)).run())
+    rt.start_background(Reaper(rt.clients).run(),
+                        HostBeat(rt.clients, consumed_queues(app)).run(),
+                        serve_workspaces(rt.clients), WebhookSender(rt.clients).run())
 
 
 @worker_shutting_down.connect  # type: ignore[untyped-decorator]

@@ -29,6 +29,7 @@ from app.taskqueue import turn_time_limit_s
 from app.vocab import JobState
 from tasks.billing import bill_ending
 from tasks.runtime import Clients, WorkerRuntime
+from tasks.turn_workspace import commit_before_turn, with_files_changed
 from workers.cli_command import ClaudeCommandOptions, build_cli_command, build_cli_env
 from workers.executor.base import Execution, ExitStatus, RunSpec
 from workers.turn_frames import StopReason, TurnStream
@@ -156,6 +157,8 @@ class _TurnRun:
             frames = self._failure(exc)
         finally:
             self.clients.cancels.forget(self.job_id)
+        if status is not None:  # claude ran: what it changed is committed, and listed
+            frames = await with_files_changed(self.clients, self.job, frames)
         unsent = await self.feed.close()
         try:
             ending = await bill_ending(self._ending([*unsent, *frames], status), job=self.job,
@@ -169,6 +172,7 @@ class _TurnRun:
         session = await retrying(self.settings.outage_window_s,
                                  lambda: ChatSession.get(self.job.session_id))
         resume = session.claude_session_id if session else None
+        await commit_before_turn(self.clients, self.job)
         try:
             status = await self._run_claude(resume)
             if resume and self.stream.resume_not_found and self.stopped is None:

@@ -1,4 +1,5 @@
-"""The offline tenant image: `FROM scratch`, the claude binary, its glibc, busybox, user wx."""
+"""The offline tenant image: `FROM scratch`, the claude binary, its glibc, busybox, git (the
+runner commits each turn's changes inside the tenant's own container), user wx."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ log = logging.getLogger(__name__)
 
 WX_UID = 1000
 BUSYBOX = Path("/bin/busybox")
+GIT = Path("/usr/bin/git")  # every command the runner uses is built into the one binary
 CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 
 _DOCKERFILE = """\
@@ -70,7 +72,10 @@ def make_build_context(settings: Settings, dest: Path) -> Path:
     claude = _resolve_claude(settings.claude_bin)
     rootfs = dest / "rootfs"
     _copy(claude, rootfs / settings.claude_bin_in_container.lstrip("/"), mode=0o755)
-    for lib in shared_libraries(claude):
+    if not GIT.is_file():
+        raise ExecutorFailed(f"{GIT} (git) is missing: run scripts/bootstrap.sh")
+    _copy(GIT, rootfs / str(GIT).lstrip("/"), mode=0o755)
+    for lib in {*shared_libraries(claude), *shared_libraries(GIT)}:
         _copy(lib, rootfs / str(lib).lstrip("/"), mode=0o755)
     _install_busybox(rootfs)
     _write_etc(rootfs)

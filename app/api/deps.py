@@ -13,9 +13,18 @@ from app.errors import Unauthorized
 from app.logging import tenant_id_var
 from app.relay import Relay
 from app.services.turn_lifecycle import TurnDeps
+from app.services.workspace import Workspaces
 from app.settings import Settings
 
-__all__ = ["PrincipalDep", "RedisDep", "RelayDep", "SettingsDep", "TenantDep", "TurnsDep"]
+__all__ = [
+    "PrincipalDep",
+    "RedisDep",
+    "RelayDep",
+    "SettingsDep",
+    "TenantDep",
+    "TurnsDep",
+    "WorkspacesDep",
+]
 
 _bearer = HTTPBearer(auto_error=False, description="JWT from `wxrunner token --tenant T`")
 
@@ -40,7 +49,13 @@ def _turns(request: Request) -> TurnDeps:
     return turns
 
 
+def _workspaces(request: Request) -> Workspaces:
+    workspaces: Workspaces = request.app.state.workspaces
+    return workspaces
+
+
 SettingsDep = Annotated[Settings, Depends(_settings)]
+WorkspacesDep = Annotated[Workspaces, Depends(_workspaces)]
 TurnsDep = Annotated[TurnDeps, Depends(_turns)]
 RedisDep = Annotated[Redis, Depends(_redis)]
 RelayDep = Annotated[Relay, Depends(_relay)]

@@ -4,10 +4,21 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.api.routes import chat, health, jobs, limits, projects, sessions, usage, ws
+from app.api.routes import (
+    chat,
+    files,
+    health,
+    jobs,
+    limits,
+    projects,
+    sessions,
+    usage,
+    webhooks,
+    ws,
+)
 
 api_router = APIRouter()
-for _module in (projects, chat, jobs, sessions, usage, limits, health, ws):
+for _module in (projects, files, chat, jobs, sessions, usage, limits, webhooks, health, ws):
     api_router.include_router(_module.router)
 
 __all__ = ["api_router"]

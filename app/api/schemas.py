@@ -8,12 +8,13 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from app.errors import ErrorCode
-from app.models import ChatMessage, ChatSession, Job, Project
+from app.models import ChatMessage, ChatSession, DeliveryAttempt, Job, Project, Webhook
+from app.models import WebhookDelivery as Delivery
 from app.protocol import UsageSummary
 from app.services.limit_outlook import LimitWarning, MonthOutlook
 from app.services.limits import LimitValues, TenantUse
 from app.services.usage import UsageReport, UsageRow, UsageTable
-from app.vocab import Context, JobState
+from app.vocab import Context, DeliveryState, JobState, WebhookEvent
 
 __all__ = [
     "ChatAccepted",
@@ -30,6 +31,10 @@ __all__ = [
     "UsageReport",
     "UsageRow",
     "UsageTable",
+    "WebhookCreate",
+    "WebhookCreated",
+    "WebhookDeliveryPublic",
+    "WebhookPublic",
 ]
 
 
@@ -142,3 +147,47 @@ class HealthPublic(BaseModel):
 class ReadyPublic(BaseModel):
     status: str
     checks: dict[str, str]
+
+
+class WebhookCreate(BaseModel):
+    url: str = Field(min_length=8, max_length=2000, description="http(s) endpoint to POST to")
+    events: list[WebhookEvent] = Field(min_length=1, description="which job endings to send")
+
+
+class WebhookPublic(BaseModel):
+    id: str
+    url: str
+    events: list[WebhookEvent]
+    created_at: datetime
+
+    @classmethod
+    def of(cls, hook: Webhook) -> WebhookPublic:
+        return cls(id=str(hook.id), url=hook.url, events=hook.events, created_at=hook.created_at)
+
+
+class WebhookCreated(WebhookPublic):
+    secret: str = Field(description="the HMAC-SHA256 key of the X-Wx-Signature header "
+                        "(`sha256=<hex>` over the body); shown only now")
+
+    @classmethod
+    def of(cls, hook: Webhook) -> WebhookCreated:
+        return cls(**WebhookPublic.of(hook).model_dump(), secret=hook.secret)
+
+
+class WebhookDeliveryPublic(BaseModel):
+    id: str
+    event: WebhookEvent
+    job_id: str
+    state: DeliveryState
+    attempts: list[DeliveryAttempt]
+    next_attempt_at: datetime | None
+    created_at: datetime
+    delivered_at: datetime | None
+
+    @classmethod
+    def of(cls, delivery: Delivery) -> WebhookDeliveryPublic:
+        pending = delivery.state == DeliveryState.PENDING
+        return cls(id=str(delivery.id), event=delivery.event, job_id=str(delivery.job_id),
+                   state=delivery.state, attempts=delivery.attempts,
+                   next_attempt_at=delivery.next_attempt_at if pending else None,
+                   created_at=delivery.created_at, delivered_at=delivery.delivered_at)

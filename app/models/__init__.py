@@ -8,6 +8,7 @@ from app.models.project import Project
 from app.models.security_event import SecurityEvent
 from app.models.tenant_limits import TenantLimits
 from app.models.token_usage import TokenUsageLog
+from app.models.webhook import DeliveryAttempt, Webhook, WebhookDelivery
 
 DOCUMENT_MODELS = [
     Project,
@@ -18,6 +19,8 @@ DOCUMENT_MODELS = [
     SecurityEvent,
     TenantLimits,
     ClaudeSessionTotals,
+    Webhook,
+    WebhookDelivery,
 ]
 
 __all__ = [
@@ -25,9 +28,12 @@ __all__ = [
     "ChatMessage",
     "ChatSession",
     "ClaudeSessionTotals",
+    "DeliveryAttempt",
     "Job",
     "Project",
     "SecurityEvent",
     "TenantLimits",
     "TokenUsageLog",
+    "Webhook",
+    "WebhookDelivery",
 ]

@@ -12,7 +12,7 @@ generic queue (development, the API-only tests)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +29,7 @@ __all__ = [
     "register_host",
     "route_queue",
     "split_host_queue",
+    "tenant_host",
 ]
 
 _TTL_PERIODS = 3
@@ -154,21 +155,32 @@ async def get_affinity(redis: Redis, tenant_id: str) -> str | None:
 
 async def route_queue(redis: Redis, queue: str, tenant_id: str) -> str:
     """The queue a tenant's `queue` turn goes to: its host's, or the generic one."""
+    host = await _route(redis, tenant_id, lambda h: h.serves(queue))
+    return queue if host is None else host_queue(queue, host)
+
+
+async def tenant_host(redis: Redis, tenant_id: str) -> str | None:
+    """The alive host that holds the tenant's container (chosen now, the way a turn's is,
+    when it has none); None when no host is alive."""
+    return await _route(redis, tenant_id, lambda h: True)
+
+
+async def _route(redis: Redis, tenant_id: str, eligible: Callable[[HostInfo], bool]) -> str | None:
     for _ in range(_CAS_ATTEMPTS):
-        candidates = [h for h in await alive_hosts(redis) if h.serves(queue)]
+        candidates = [h for h in await alive_hosts(redis) if eligible(h)]
         if not candidates:
-            return queue
+            return None
         current = await get_affinity(redis, tenant_id)
         if current is not None and any(h.host == current for h in candidates):
-            return host_queue(queue, current)
+            return current
         counts = {h.host: int(await redis.scard(host_tenants_key(h.host))) for h in candidates}  # type: ignore[misc]
         chosen = choose_host(candidates, counts)
         assert chosen is not None
         now_set = await _move_affinity(redis, tenant_id, current, chosen)
         if now_set == chosen:
-            return host_queue(queue, chosen)
+            return chosen
         # Another dispatcher moved the tenant first: use its choice if that host is alive.
-    return queue
+    return None
 
 
 async def _move_affinity(redis: Redis, tenant_id: str, expected: str | None, new: str) -> str:

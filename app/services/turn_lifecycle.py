@@ -10,7 +10,10 @@ Every ending goes through `end_turn`, in one order:
      job_id), then its remaining frames and the one terminal frame (the publish script
      refuses anything after a terminal frame, and a numbered producer is never published
      twice), then its metrics;
-  4. the cancel flag is cleared and the session's next turn is dispatched.
+  4. the webhooks that want the job's end get a delivery recorded (app/services/webhooks.py
+     sends it, never this step);
+  5. the cancel flag is cleared, the turns still waiting in the session get their new
+     queue position, and the session's next turn is dispatched.
 Each step against Redis or MongoDB is retried through an outage of up to the configured
 window; every step is idempotent, so a replay from the outbox is harmless."""
 
@@ -48,6 +51,8 @@ from app.services.billing import usage_log_fields
 from app.services.dispatch import dispatch_next
 from app.services.outbox import Outbox, OutboxEntry
 from app.services.ports import TaskSender
+from app.services.queue_positions import publish_positions
+from app.services.webhooks import enqueue_job_event
 from app.settings import Settings
 from app.vocab import ACTIVE_STATES, JobState
 
@@ -225,10 +230,23 @@ async def _apply(deps: TurnDeps, job: Job, ending: TurnEnding, entry: OutboxEntr
             await record_turn_end(deps.redis, job, ending.state, ending.usage,
                                   duration_s=ending.duration_s, first_chunk_s=ending.first_chunk_s,
                                   skipped_lines=ending.skipped_lines)
+            await retrying(deps.window_s, lambda: enqueue_job_event(_ended(job, ending)))
         await retrying(deps.window_s, lambda: deps.redis.delete(cancel_key(ending.job_id)))
+        if ending.won:  # the turns behind it moved up (told before the next one starts)
+            await retrying(deps.window_s, lambda: publish_positions(deps.publisher,
+                                                                    job.session_id))
         await retrying(deps.window_s, lambda: dispatch_next(
             job.session_id, redis=deps.redis, sender=deps.sender, settings=deps.settings))
         return ending.won
+
+
+def _ended(job: Job, ending: TurnEnding) -> Job:
+    """The job as its ending leaves it (what a webhook is told)."""
+    ended: Job = job.model_copy(update={
+        "state": ending.state, "error_code": ending.error_code,
+        "error_message": ending.error_message, "usage": ending.usage or job.usage,
+        "finished_at": utc_now()})
+    return ended
 
 
 async def _end_transition(job: Job, ending: TurnEnding) -> bool:

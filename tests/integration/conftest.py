@@ -66,6 +66,8 @@ def backend(
         "reaper_interval_s": 1.0,
         "host_heartbeat_s": 1.0,  # the worker host registry (wx:host:*) expires after 3 s
         "turn_idle_timeout_s": 60.0,
+        # webhooks go to receivers on 127.0.0.1 (any worker of the session may send one)
+        "webhook_allow_private": True,
     }
     return Backend(values, Settings(**values), _to_env(values))
 

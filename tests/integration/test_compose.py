@@ -139,7 +139,7 @@ def test_workers(compose_config: dict[str, Any]) -> None:
         assert "/var/run/docker.sock:/var/run/docker.sock:rw" in worker["volumes"]
         assert "claude-credentials:/run/claude-credentials:ro" in worker["volumes"]
         assert worker["environment"]["WX_EXECUTOR"] == "docker"
-        assert worker["environment"]["WX_TENANT_IMAGE"] == "wx-tenant:2.1.332"
+        assert worker["environment"]["WX_TENANT_IMAGE"] == "wx-tenant:2.1.332-git"
         assert worker["environment"]["WX_CONTAINER_NETWORK"] == "wx-tenants"
         assert worker["group_add"] == ["999"]  # DOCKER_GID of .env.example
         assert worker["environment"]["WX_WORKER_HOST"] == "wx-host-1"

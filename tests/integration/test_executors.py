@@ -1,14 +1,18 @@
 """Executor conformance: one suite over LocalExecutor and DockerExecutor (real dockerd),
-first with stand-in shell programs, then with the real claude binary and the simulator."""
+first with stand-in shell programs, then with the real claude binary and the simulator, then
+the file operations and the workspace (files, git history, zip) through them."""
 
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import signal
+import tarfile
 import time
 import uuid
-from collections.abc import Iterator
+import zipfile
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,13 +23,23 @@ import pytest
 from bson import ObjectId
 from pydantic import SecretStr
 
-from app.errors import BadRequest
+from app.errors import BadRequest, ExecutorFailed, NotFound
 from app.settings import Settings
 from workers.cli_command import ClaudeCommandOptions, build_cli_command, build_cli_env
 from workers.executor.base import Execution, Executor, ExitStatus, LiveJobs, RunSpec
 from workers.executor.local import LocalExecution
 from workers.stream_parser import ResultMessage, SystemInit, parse_line
 from workers.tenant_image import build_tenant_image
+from workers.workspace import (
+    Workspace,
+    changes_of,
+    commit_turn,
+    list_tree,
+    read_file,
+    revert_to_before,
+    zip_of,
+)
+from workers.workspace import snapshot as commit_pending
 
 RUN_TIMEOUT_S = 60.0
 SESSION_TAG = uuid.uuid4().hex[:10]
@@ -622,3 +636,177 @@ async def test_create_executor_picks_by_setting(
     assert isinstance(create_executor(unreachable), LocalExecutor)
     for ex in pick:
         await ex.close()
+
+
+# ---------------------------------------------------------------- file operations
+
+
+def _tar(entries: dict[str, bytes | None], **links: str) -> bytes:
+    """A tar of folders (None) and files; `links`: symbolic links, name -> target."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as archive:
+        for name, data in entries.items():
+            info = tarfile.TarInfo(name)
+            info.uid = info.gid = 1000
+            if data is None:
+                info.type, info.mode = tarfile.DIRTYPE, 0o755
+                archive.addfile(info)
+            else:
+                info.size, info.mode = len(data), 0o644
+                archive.addfile(info, io.BytesIO(data))
+        for name, target in links.items():
+            info = tarfile.TarInfo(name)
+            info.type, info.linkname = tarfile.SYMTYPE, target
+            archive.addfile(info)
+    return buf.getvalue()
+
+
+async def _chunks(data: bytes, size: int = 7000) -> AsyncIterator[bytes]:
+    for start in range(0, len(data), size):
+        yield data[start:start + size]
+
+
+async def _untar(stream: AsyncIterator[bytes]) -> dict[str, bytes | str | None]:
+    """Files -> bytes, folders -> None, links -> 'link:<target>' of a tar stream."""
+    data = b"".join([chunk async for chunk in stream])
+    out: dict[str, bytes | str | None] = {}
+    with tarfile.open(fileobj=io.BytesIO(data)) as archive:
+        for member in archive.getmembers():
+            if member.issym():
+                out[member.name] = f"link:{member.linkname}"
+            elif member.isdir():
+                out[member.name] = None
+            else:
+                out[member.name] = archive.extractfile(member).read()  # type: ignore[union-attr]
+    return out
+
+
+WINDEV_BYTES = "PROCEDURE Cálculo()\r\n// ação\r\n".encode("cp1252")
+PROJECT_TAR = {"src": None, "src/WIN_Main.wdw": WINDEV_BYTES, "notes.md": b"# Notes\nline\n",
+               "bin.dat": bytes(range(256)) * 40}
+
+
+async def test_run_command(harness: Harness, project: str) -> None:
+    ex = harness.executor
+    result = await ex.run_command(TENANT, project, ["sh", "-c", "pwd; echo oops >&2; exit 3"],
+                                  env={"WX_X": "1"})
+    assert result.exit_code == 3 and result.stderr == "oops\n" and not result.truncated
+    assert result.stdout.decode().strip() == ex.workdir(TENANT, project)  # made on demand
+    capped = await ex.run_command(TENANT, project, ["sh", "-c", "head -c 100000 /dev/zero"],
+                                  max_output=1000)
+    assert capped.exit_code == 0 and capped.stdout == b"\0" * 1000 and capped.truncated
+    env = await ex.run_command(TENANT, project, ["sh", "-c", "echo $WX_X; env"], env={"WX_X": "1"})
+    lines = env.stdout.decode().splitlines()
+    assert lines[0] == "1" and not any(line.startswith("ANTHROPIC_") for line in lines)
+    start = time.monotonic()
+    with pytest.raises(ExecutorFailed):
+        await ex.run_command(TENANT, project, ["sleep", "30"], timeout_s=1)
+    assert time.monotonic() - start < 10
+
+
+async def test_put_and_get_archive_round_trip(harness: Harness, project: str) -> None:
+    ex = harness.executor
+    await ex.put_archive(TENANT, project, _chunks(_tar(PROJECT_TAR)))
+    await ex.run_command(TENANT, project, ["ln", "-s", "/etc/passwd", "out-link"])
+    whole = await _untar(ex.get_archive(TENANT, project))
+    assert whole == {project: None, **{f"{project}/{k}": v for k, v in PROJECT_TAR.items()},
+                     f"{project}/out-link": "link:/etc/passwd"}  # a link is kept, not followed
+    assert await _untar(ex.get_archive(TENANT, project, "src")) == {
+        "src": None, "src/WIN_Main.wdw": WINDEV_BYTES}
+    owners = await ex.run_command(TENANT, project, ["stat", "-c", "%u", "src/WIN_Main.wdw"])
+    if harness.kind == "docker":
+        assert owners.stdout.decode().strip() == "1000"
+    with pytest.raises(NotFound):
+        await _untar(ex.get_archive(TENANT, project, "missing"))
+    with pytest.raises(BadRequest):
+        await _untar(ex.get_archive(TENANT, project, "../other"))
+
+
+@pytest.mark.parametrize("entries", [{"ok.txt": b"1"}, {"../evil": b"x"}])
+async def test_put_archive_refuses_links_and_escapes(harness: Harness, project: str,
+                                                     entries: dict[str, bytes | None]) -> None:
+    links = {"link": "/etc/passwd"} if "ok.txt" in entries else {}
+    with pytest.raises(BadRequest):
+        await harness.executor.put_archive(TENANT, project, _chunks(_tar(entries, **links)))
+    listing = await harness.executor.run_command(TENANT, project, ["ls", "-A"])
+    assert "link" not in listing.stdout.decode().split() and b"evil" not in listing.stdout
+    outside = await harness.executor.run_command(TENANT, project, ["ls", "-A", ".."])
+    assert "evil" not in outside.stdout.decode().split()
+
+
+# ---------------------------------------------------------------- the workspace through it
+
+
+async def test_workspace_files_history_and_zip(harness: Harness, project: str) -> None:
+    ws = Workspace(harness.executor, TENANT, project)
+    ex = harness.executor
+    await ex.put_archive(TENANT, project, _chunks(_tar(PROJECT_TAR)))
+    first = await commit_pending(ws, "upload")
+    tree = await list_tree(ws, "", max_entries=100)
+    assert [(e.path, e.kind, e.size) for e in tree.entries] == [
+        ("bin.dat", "file", 10240), ("notes.md", "file", 13), ("src", "dir", 0),
+        ("src/WIN_Main.wdw", "file", len(WINDEV_BYTES))]
+    assert (await list_tree(ws, "", max_entries=2)).truncated
+    shown = await read_file(ws, "src/WIN_Main.wdw", max_bytes=1 << 20)
+    assert (shown.encoding, shown.content) == ("cp1252", WINDEV_BYTES.decode("cp1252"))
+    assert (await read_file(ws, "bin.dat", max_bytes=1 << 20)).binary
+
+    await ex.run_command(TENANT, project, ["sh", "-c", "printf 'more\\n' >> notes.md; "
+                                           "mkdir -p conv && echo x > conv/x.py; rm bin.dat"])
+    job = old_job_id()
+    commit, files = await commit_turn(ws, job, "Convert it\nplease")
+    assert [(f.path, f.status, f.additions, f.deletions) for f in files] == [
+        ("bin.dat", "deleted", None, None), ("conv/x.py", "added", 1, 0),
+        ("notes.md", "modified", 1, 0)]
+    log = await ex.run_command(TENANT, project, ["git", f"--git-dir={ws.git_dir}", "log",
+                                                 "--format=%an|%s", "-n", "2"])
+    assert log.stdout.decode().splitlines() == [f"wxcode runner|{job} Convert it",
+                                                "wxcode runner|upload"]
+    changes = await changes_of(ws, job, max_bytes=1 << 20, max_file_bytes=1 << 16)
+    assert (changes.commit, changes.parent) == (commit, first)
+    notes = next(f for f in changes.files if f.path == "notes.md")
+    assert "+more\n" in notes.diff and not notes.diff_truncated
+    assert next(f for f in changes.files if f.path == "bin.dat").binary
+    cut = await changes_of(ws, job, max_bytes=1 << 20, max_file_bytes=20)
+    assert all(f.diff_truncated and len(f.diff) <= 20 for f in cut.files)
+    assert (await changes_of(ws, old_job_id(), max_bytes=100, max_file_bytes=100)).commit is None
+
+    zipped = zipfile.ZipFile(io.BytesIO(b"".join([c async for c in zip_of(ws)])))
+    assert {i.filename: zipped.read(i) for i in zipped.infolist() if not i.is_dir()} == {
+        "notes.md": b"# Notes\nline\nmore\n", "conv/x.py": b"x\n",
+        "src/WIN_Main.wdw": WINDEV_BYTES}
+
+    reverted = await revert_to_before(ws, job)
+    assert reverted.restored == first
+    restored = await _untar(ex.get_archive(TENANT, project))
+    assert restored == {project: None, **{f"{project}/{k}": v for k, v in PROJECT_TAR.items()}}
+
+
+async def test_workspace_links_out_are_not_followed(harness: Harness, project: str) -> None:
+    ws = Workspace(harness.executor, TENANT, project)
+    target = harness.executor.config_dir(TENANT)
+    await harness.executor.run_command(TENANT, project, ["sh", "-c", f"mkdir -p '{target}' && "
+                                       f"echo secret > '{target}/x' && ln -s '{target}' cfg && "
+                                       "echo in > inside.txt && ln -s inside.txt alias"])
+    with pytest.raises(NotFound):
+        await read_file(ws, "cfg/x", max_bytes=100)
+    with pytest.raises(NotFound):
+        await list_tree(ws, "cfg", max_entries=10)
+    assert (await read_file(ws, "alias", max_bytes=100)).content == "in\n"
+    kinds = {e.path: e.kind for e in (await list_tree(ws, "", max_entries=10)).entries}
+    assert kinds == {"alias": "link", "cfg": "link", "inside.txt": "file"}
+
+
+async def test_workspace_git_runs_nothing_a_tampered_repository_asks(
+        harness: Harness, project: str) -> None:
+    ws = Workspace(harness.executor, TENANT, project)
+    await commit_pending(ws, "first")
+    hook = (f"mkdir -p '{ws.git_dir}/hooks' && printf '#!/bin/sh\\ntouch ran-hook\\n' > "
+            f"'{ws.git_dir}/hooks/pre-commit' && chmod +x '{ws.git_dir}/hooks/pre-commit' && "
+            f"printf '[core]\\n\\thooksPath = {ws.git_dir}/hooks\\n\\tfsmonitor = touch ran-fsm\\n'"
+            f" >> '{ws.git_dir}/config' && echo change > f.txt")
+    await harness.executor.run_command(TENANT, project, ["sh", "-c", hook])
+    _, files = await commit_turn(ws, old_job_id(), "hello")
+    assert [f.path for f in files] == ["f.txt"]
+    listing = await harness.executor.run_command(TENANT, project, ["ls", "-A"])
+    assert listing.stdout.decode().split() == ["f.txt"]

@@ -21,6 +21,8 @@ def test_build_context_layout(tmp_path: Path) -> None:
     assert not (rootfs / "lib64" / "ld-linux-x86-64.so.2").is_symlink()
     assert (rootfs / "lib" / "x86_64-linux-gnu" / "libc.so.6").is_file()
     assert (rootfs / "bin" / "sh").readlink() == Path("busybox")
+    assert (rootfs / "usr" / "bin" / "git").is_file()
+    assert (rootfs / "lib" / "x86_64-linux-gnu" / "libpcre2-8.so.0").is_file()  # git's
     assert "wx:x:1000:1000:wx:/home/wx:" in (rootfs / "etc" / "passwd").read_text()
     assert (rootfs / "etc" / "ssl" / "certs" / "ca-certificates.crt").is_file()
     dockerfile = (context / "Dockerfile").read_text()
@@ -38,8 +40,9 @@ def test_image_config_and_if_missing(docker_client: Any) -> None:
     assert config["User"] == "1000:1000"
     assert config["Cmd"][0] == "/bin/sleep"
     out = docker_client.containers.run(
-        settings.tenant_image, ["sh", "-c", "id -un; claude --version"], remove=True,
-        network_mode="host", read_only=True, cap_drop=["ALL"],
+        settings.tenant_image, ["sh", "-c", "id -un; claude --version; git --version"],
+        remove=True, network_mode="host", read_only=True, cap_drop=["ALL"],
     )
-    version = settings.tenant_image.rsplit(":", 1)[1]
+    version = settings.tenant_image.rsplit(":", 1)[1].split("-")[0]  # 2.1.332-git
     assert out.decode().split("\n")[:2] == ["wx", f"{version} (Claude Code)"]
+    assert out.decode().split("\n")[2].startswith("git version 2.")

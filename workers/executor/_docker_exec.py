@@ -15,10 +15,17 @@ from typing import Any, TypeVar
 from app.errors import ExecutorFailed
 from app.settings import Settings
 from workers.executor._framing import LineFramer, StderrTail
-from workers.executor._naming import CONFIG_DIR_IN_CONTAINER, RUN_DIR_IN_CONTAINER
-from workers.executor.base import Execution, ExitStatus
+from workers.executor._naming import CONFIG_DIR_IN_CONTAINER, RUN_DIR_IN_CONTAINER, WX_USER
+from workers.executor.base import CommandResult, Execution, ExitStatus
 
-__all__ = ["DockerExecution", "exec_output", "pid_path", "signal_until_gone", "wrap_argv"]
+__all__ = [
+    "DockerExecution",
+    "exec_output",
+    "pid_path",
+    "run_to_end",
+    "signal_until_gone",
+    "wrap_argv",
+]
 
 _QUEUE_SLOTS = 64  # docker frames are <= 32 KiB: at most ~2 MiB in flight per run
 _STDOUT, _STDERR = 1, 2
@@ -51,6 +58,25 @@ def exec_output(api: Any, container_id: str, cmd: list[str]) -> tuple[int, bytes
     output = api.exec_start(exec_id)
     code = api.exec_inspect(exec_id).get("ExitCode")
     return (code if code is not None else -1), output
+
+
+def run_to_end(
+    api: Any, container_id: str, cmd: list[str], env: dict[str, str], max_output: int
+) -> CommandResult:
+    """Run a command as the tenant's user to its end; stdout kept up to `max_output`."""
+    exec_id = api.exec_create(container_id, cmd, stdout=True, stderr=True, environment=env,
+                              workdir="/", user=WX_USER)["Id"]
+    out, err, truncated = bytearray(), StderrTail(), False
+    for stdout, stderr in api.exec_start(exec_id, stream=True, demux=True):
+        if stdout:
+            room = max_output - len(out)
+            truncated = truncated or len(stdout) > room
+            out += stdout[:max(room, 0)]
+        if stderr:
+            err.add(stderr)
+    code = api.exec_inspect(exec_id).get("ExitCode")
+    return CommandResult(exit_code=code if code is not None else -1, stdout=bytes(out),
+                         stderr=err.text(), truncated=truncated)
 
 
 def signal_until_gone(

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import posixpath
 import re
 from typing import Final
 
 from app.errors import BadRequest
+from app.tarstream import check_entry_path
 
 __all__ = [
     "CONFIG_DIR_IN_CONTAINER",
     "HOME_IN_CONTAINER",
     "RUN_DIR_IN_CONTAINER",
     "WORKSPACE_IN_CONTAINER",
+    "WX_USER",
     "check_id",
     "container_name",
+    "inside",
     "volume_names",
 ]
 
@@ -22,6 +26,7 @@ _ID: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 HOME_IN_CONTAINER: Final = "/home/wx"
 CONFIG_DIR_IN_CONTAINER: Final = f"{HOME_IN_CONTAINER}/.claude"
 WORKSPACE_IN_CONTAINER: Final = "/workspace"
+WX_USER: Final = "1000:1000"  # the tenant's user in its container
 RUN_DIR_IN_CONTAINER: Final = "/tmp/wx-run"  # pid files of running claude processes
 
 
@@ -40,3 +45,11 @@ def volume_names(tenant_id: str) -> tuple[str, str]:
     """(workspace volume, claude home volume) of a tenant."""
     check_id("tenant", tenant_id)
     return f"wx-ws-{tenant_id}", f"wx-cfg-{tenant_id}"
+
+
+def inside(workdir: str, path: str) -> str:
+    """`path` (relative; "" for the folder itself) joined to `workdir`; BadRequest when it
+    would escape it."""
+    if path in ("", "."):
+        return workdir
+    return posixpath.join(workdir, check_entry_path(path, max_length=4096))

@@ -4,14 +4,22 @@ and look after what runs (health, orphaned runs of a lost worker, idle sandboxes
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bson import ObjectId
 from bson.errors import InvalidId
 
-__all__ = ["Execution", "Executor", "ExecutorHealth", "ExitStatus", "LiveJobs", "RunSpec"]
+__all__ = [
+    "CommandResult",
+    "Execution",
+    "Executor",
+    "ExecutorHealth",
+    "ExitStatus",
+    "LiveJobs",
+    "RunSpec",
+]
 
 _CLOCK_SKEW = timedelta(seconds=5)
 
@@ -33,6 +41,16 @@ class ExitStatus:
     stderr: str = ""
     signalled: bool = False
     dropped_lines: int = 0  # stdout lines over max_line_bytes, skipped
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """What a short command left: its exit code, stdout (capped), the tail of stderr."""
+
+    exit_code: int
+    stdout: bytes
+    stderr: str = ""
+    truncated: bool = False  # stdout went past the cap: the rest was dropped
 
 
 @dataclass(frozen=True)
@@ -104,6 +122,32 @@ class Executor(ABC):
     async def start(self, spec: RunSpec) -> Execution:
         """Start `spec.argv` in the project's working directory (created on demand); the run
         is recorded under `spec.job_id` until it ends, for `reap_orphans`."""
+
+    @abstractmethod
+    async def run_command(
+        self, tenant_id: str, project_id: str, argv: Sequence[str], *,
+        env: Mapping[str, str] | None = None, max_output: int = 1 << 20, timeout_s: float = 60.0,
+    ) -> CommandResult:
+        """Run a short command to its end in the project's working directory (created on
+        demand), as the sandbox's user, with `env` and no credentials. stdout is kept up to
+        `max_output` bytes (the rest is read and dropped: `truncated`); a command still
+        running after `timeout_s` is killed and ExecutorFailed raised."""
+
+    @abstractmethod
+    async def put_archive(
+        self, tenant_id: str, project_id: str, tar: AsyncIterable[bytes]
+    ) -> None:
+        """Extract an uncompressed tar stream into the project's working directory (created
+        on demand), as the sandbox's user. The caller has checked every entry (relative
+        paths inside the folder, regular files and folders only); an entry that is not so
+        is refused (BadRequest) rather than written."""
+
+    @abstractmethod
+    def get_archive(self, tenant_id: str, project_id: str, path: str = "") -> AsyncIterator[bytes]:
+        """A tar stream of `path` (relative to the project's working directory, "" for all
+        of it), as `docker cp` makes it: entries named from the last part of `path` (the
+        working directory's own name for ""), links stored as links, never followed.
+        NotFound when `path` does not exist. Stopping early releases the stream."""
 
     @abstractmethod
     async def health(self) -> ExecutorHealth:

@@ -15,23 +15,35 @@ import tarfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from app.errors import ExecutorFailed
+from app.errors import AppError, ExecutorFailed, NotFound
 from app.settings import Settings
-from workers.executor._docker_exec import DockerExecution, wrap_argv
+from app.tarstream import CHUNK_BYTES
+from workers.executor._docker_exec import DockerExecution, run_to_end, wrap_argv
 from workers.executor._docker_maint import reap_container, stop_if_idle
 from workers.executor._naming import (
     CONFIG_DIR_IN_CONTAINER,
     HOME_IN_CONTAINER,
     WORKSPACE_IN_CONTAINER,
+    WX_USER,
     check_id,
     container_name,
+    inside,
     volume_names,
 )
-from workers.executor.base import Execution, Executor, ExecutorHealth, LiveJobs, RunSpec
+from workers.executor._streams import blocking_iter, iterate_blocking
+from workers.executor._tar import checked_tar
+from workers.executor.base import (
+    CommandResult,
+    Execution,
+    Executor,
+    ExecutorHealth,
+    LiveJobs,
+    RunSpec,
+)
 
 __all__ = ["WX_USER", "DockerExecutor", "make_docker_client"]
 
@@ -39,7 +51,6 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-WX_USER = "1000:1000"
 _TMPFS = "rw,nosuid,nodev,size=1g,mode=1777"
 
 
@@ -116,6 +127,52 @@ class DockerExecutor(Executor):
         execution.begin(sock)
         return execution
 
+    async def run_command(
+        self, tenant_id: str, project_id: str, argv: Sequence[str], *,
+        env: Mapping[str, str] | None = None, max_output: int = 1 << 20, timeout_s: float = 60.0,
+    ) -> CommandResult:
+        workdir = self.workdir(tenant_id, project_id)
+        cmd = ["/bin/sh", "-c", _IN_WORKDIR, "wx-cmd", workdir, str(max(1, int(timeout_s))),
+               *argv]
+        started = time.monotonic()
+        result = await self._in_container(tenant_id, run_to_end, cmd, dict(env or {}),
+                                          max_output)
+        if result.exit_code != 0 and time.monotonic() - started >= timeout_s:
+            raise ExecutorFailed(f"{argv[0]} did not finish within {timeout_s:.0f} s")
+        return result
+
+    async def put_archive(
+        self, tenant_id: str, project_id: str, tar: AsyncIterable[bytes]
+    ) -> None:
+        made = await self.run_command(tenant_id, project_id, ["true"])  # the folder exists
+        if made.exit_code != 0:
+            raise ExecutorFailed(f"cannot make the project folder: {made.stderr[-300:]}")
+        container_id = await self._run(self._container_of, tenant_id)
+        body = checked_tar(blocking_iter(asyncio.get_running_loop(), tar))
+        try:
+            await self._run(self.client.api.put_archive, container_id,
+                            self.workdir(tenant_id, project_id), body)
+        except AppError:
+            raise
+        except Exception as exc:
+            refused = _refusal(exc)
+            if refused is not None:
+                raise refused from exc
+            raise ExecutorFailed(f"cannot write into the workspace: {_explain(exc)}") from exc
+
+    async def get_archive(
+        self, tenant_id: str, project_id: str, path: str = ""
+    ) -> AsyncIterator[bytes]:
+        target = inside(self.workdir(tenant_id, project_id), path)
+        container_id = await self._run(self._container_of, tenant_id)
+        response = await self._run(self._open_archive, container_id, target)
+        try:
+            async for chunk in iterate_blocking(self._pool,
+                                                response.iter_content(CHUNK_BYTES)):
+                yield chunk
+        finally:
+            await self._run(response.close)
+
     async def health(self) -> ExecutorHealth:
         try:
             count = await self._run(self._count_running)
@@ -155,6 +212,31 @@ class DockerExecutor(Executor):
         if running_only:
             filters["status"] = ["running"]
         return list(self.client.containers.list(all=not running_only, filters=filters))
+
+    async def _in_container(self, tenant_id: str, fn: Callable[..., T], *args: Any) -> T:
+        """`fn(api, container_id, *args)` on the pool, on the tenant's running container
+        (made again if it went away since it was last seen)."""
+        container_id = await self._run(self._container_of, tenant_id)
+        try:
+            return await self._run(fn, self.client.api, container_id, *args)
+        except Exception as exc:
+            if not _container_gone(exc):
+                raise ExecutorFailed(f"docker exec failed: {_explain(exc)}") from exc
+            self._known.pop(tenant_id, None)
+            container_id = await self._run(self._container_of, tenant_id)
+            return await self._run(fn, self.client.api, container_id, *args)
+
+    def _open_archive(self, container_id: str, target: str) -> Any:
+        # The SDK's get_archive() never closes its response when the reader stops early (a
+        # pooled connection would stay taken): the same call, keeping the response.
+        api = self.client.api
+        response = api._get(api._url("/containers/{0}/archive", container_id),
+                            params={"path": target}, stream=True)
+        if response.status_code == 404:
+            response.close()
+            raise NotFound("Path")
+        api._raise_for_status(response)
+        return response
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
@@ -278,6 +360,23 @@ class DockerExecutor(Executor):
             tar.addfile(info, io.BytesIO(data))
         if not container.put_archive(HOME_IN_CONTAINER, buf.getvalue()):
             raise ExecutorFailed("cannot copy the claude credentials into the tenant container")
+
+
+# $1 workdir, $2 time limit (s), then the command: make the folder, enter it, run it.
+_IN_WORKDIR = 'w=$1 t=$2; shift 2; mkdir -p "$w" && cd "$w" && exec timeout -s KILL "$t" "$@"'
+
+
+def _refusal(exc: BaseException) -> AppError | None:
+    """The AppError a checked upload raised inside the SDK's request, if that is the cause."""
+    while exc is not None:
+        if isinstance(exc, AppError):
+            return exc
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    return None
+
+
+def _explain(exc: Exception) -> str:
+    return str(getattr(exc, "explanation", None) or exc)[:500]
 
 
 def _container_gone(exc: Exception) -> bool:

@@ -12,15 +12,21 @@ import logging
 import os
 import shutil
 import signal
+import stat
+import tarfile
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import BinaryIO
 
-from app.errors import ExecutorFailed
+from app.errors import BadRequest, ExecutorFailed, NotFound
 from app.settings import Settings
+from app.tarstream import IterReader, dir_header, file_chunks, tar_end
 from workers.executor._framing import LineFramer, StderrTail
-from workers.executor._naming import check_id
+from workers.executor._naming import check_id, inside
+from workers.executor._streams import blocking_iter, iterate_blocking
 from workers.executor.base import (
+    CommandResult,
     Execution,
     Executor,
     ExecutorHealth,
@@ -85,6 +91,44 @@ class LocalExecutor(Executor):
         pid_file = self.run_dir / f"{job_id}.pid"
         pid_file.write_text(str(proc.pid))
         return LocalExecution(proc, self.settings, pid_file)
+
+    async def run_command(
+        self, tenant_id: str, project_id: str, argv: Sequence[str], *,
+        env: Mapping[str, str] | None = None, max_output: int = 1 << 20, timeout_s: float = 60.0,
+    ) -> CommandResult:
+        cwd = Path(self.workdir(tenant_id, project_id))
+        cwd.mkdir(parents=True, exist_ok=True)
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *argv, cwd=cwd, env={**_BASE_ENV, "HOME": str(cwd), **(env or {})},
+                stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE, start_new_session=True)
+        except OSError as exc:
+            raise ExecutorFailed(f"cannot start {argv[0]!r}: {exc.strerror}") from exc
+        try:
+            return await asyncio.wait_for(_to_end(proc, max_output), timeout_s)
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            await proc.wait()
+            raise ExecutorFailed(f"{argv[0]} did not finish within {timeout_s:.0f} s") from None
+
+    async def put_archive(
+        self, tenant_id: str, project_id: str, tar: AsyncIterable[bytes]
+    ) -> None:
+        cwd = Path(self.workdir(tenant_id, project_id))
+        cwd.mkdir(parents=True, exist_ok=True)
+        chunks = blocking_iter(asyncio.get_running_loop(), tar)
+        await asyncio.to_thread(_extract, chunks, cwd)
+
+    async def get_archive(
+        self, tenant_id: str, project_id: str, path: str = ""
+    ) -> AsyncIterator[bytes]:
+        target = Path(inside(self.workdir(tenant_id, project_id), path))
+        if not target.exists() and not target.is_symlink():
+            raise NotFound("Path")
+        async for chunk in iterate_blocking(None, _tar_of(target)):
+            yield chunk
 
     async def health(self) -> ExecutorHealth:
         return ExecutorHealth(kind="local", reachable=True)
@@ -181,6 +225,78 @@ class LocalExecution(Execution):
         assert self._proc.stderr is not None
         while chunk := await self._proc.stderr.read(_CHUNK):
             self._stderr.add(chunk)
+
+
+async def _to_end(proc: asyncio.subprocess.Process, max_output: int) -> CommandResult:
+    assert proc.stdout is not None and proc.stderr is not None
+    out, err, truncated = bytearray(), StderrTail(), False
+
+    async def read_stdout() -> None:
+        nonlocal truncated
+        assert proc.stdout is not None
+        while chunk := await proc.stdout.read(_CHUNK):
+            room = max_output - len(out)
+            truncated = truncated or len(chunk) > room
+            out.extend(chunk[:max(room, 0)])
+
+    async def read_stderr() -> None:
+        assert proc.stderr is not None
+        while chunk := await proc.stderr.read(_CHUNK):
+            err.add(chunk)
+
+    await asyncio.gather(read_stdout(), read_stderr())
+    code = await proc.wait()
+    return CommandResult(exit_code=code if code >= 0 else 128 - code, stdout=bytes(out),
+                         stderr=err.text(), truncated=truncated)
+
+
+def _files_only(member: tarfile.TarInfo, dest: str) -> tarfile.TarInfo | None:
+    if not (member.isreg() or member.isdir()):
+        raise BadRequest(f"entry {member.name!r}: not a file or a folder", entry=member.name)
+    try:
+        return tarfile.data_filter(member, dest)  # no escape, even through a link on disk
+    except tarfile.FilterError as exc:
+        raise BadRequest(f"entry {member.name!r}: {exc}", entry=member.name) from exc
+
+
+def _extract(chunks: Iterator[bytes], dest: Path) -> None:
+    with tarfile.open(fileobj=IterReader(chunks), mode="r|") as tar:
+        tar.extractall(dest, filter=_files_only)
+
+
+def _tar_of(target: Path) -> Iterator[bytes]:
+    """A tar stream of `target` named from its own name, as `docker cp` makes it."""
+    root = target.parent
+    for path in _walk(target):
+        name = str(path.relative_to(root))
+        info = path.lstat()
+        if stat.S_ISDIR(info.st_mode):
+            yield dir_header(name, mtime=info.st_mtime, mode=stat.S_IMODE(info.st_mode))
+        elif stat.S_ISREG(info.st_mode):
+            with path.open("rb") as f:
+                yield from file_chunks(name, info.st_size, _exactly(f, info.st_size),
+                                       mtime=info.st_mtime, mode=stat.S_IMODE(info.st_mode))
+        elif stat.S_ISLNK(info.st_mode):
+            link = tarfile.TarInfo(name)
+            link.type, link.linkname, link.mtime = tarfile.SYMTYPE, os.readlink(path), 0
+            yield link.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
+    yield tar_end()
+
+
+def _exactly(f: BinaryIO, size: int) -> Iterator[bytes]:
+    """`size` bytes of `f`: cut when it grew while being read, zero-padded when it shrank."""
+    left = size
+    while left > 0:
+        chunk = f.read(min(_CHUNK, left)) or b"\0" * min(_CHUNK, left)
+        left -= len(chunk)
+        yield chunk
+
+
+def _walk(top: Path) -> Iterator[Path]:
+    yield top
+    if top.is_dir() and not top.is_symlink():
+        for child in sorted(top.iterdir()):
+            yield from _walk(child)
 
 
 def _runs_job(pid: int, job_id: str) -> bool:

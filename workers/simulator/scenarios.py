@@ -22,15 +22,19 @@ import orjson
 
 SCENARIOS = frozenset(
     {"text", "tool", "tools", "task", "long", "401", "429", "500", "529", "slow", "stall",
-     "midfail", "huge"}
+     "midfail", "huge", "write"}
 )
 LONG_CONTEXT_TOKENS = 150_000  # extra cache reads of a `long` request
 SUBAGENT_MODEL = "haiku"  # the `task` scenario's subagent runs on this model alias
 _SUBAGENT_TOOLS = ("Agent", "Task")  # the subagent tool's API name (2.1.332: Agent)
 _STALL_S = 120.0  # long past any idle watchdog a test sets
 _DIRECTIVE = re.compile(r"#sim:([a-z0-9]+)")
-_FILE = re.compile(r"(?<![\w#:])(/?[\w.\-/]+\.(?:md|txt|py|json|toml|cfg|ini|yaml|yml|ts|js))\b")
-_CWD = re.compile(r"Working directory: (\S+)")
+_FILE = re.compile(r"(?<![\w#:])(/?[\w.\-/]+\.(?:md|txt|py|json|toml|cfg|ini|yaml|yml|ts|js"
+                   r"|wdw|wdg|wdc|wdr|wwh|wdp))\b")
+_CWD = re.compile(r"[Ww]orking directory: (\S+)")
+# Claude Code puts its own notes (e.g. commit attribution, when git is there) into the
+# user's message: never read as the user's words.
+_REMINDER = re.compile(r"<system-reminder>.*?</system-reminder>", re.DOTALL)
 
 ERRORS: dict[int, tuple[str, str]] = {
     401: ("authentication_error", "invalid x-api-key"),
@@ -79,7 +83,8 @@ def _blocks_of(message: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _text_of(message: dict[str, Any]) -> str:
-    return "\n".join(b.get("text", "") for b in _blocks_of(message) if b.get("type") == "text")
+    text = "\n".join(b.get("text", "") for b in _blocks_of(message) if b.get("type") == "text")
+    return _REMINDER.sub("", text).strip()
 
 
 def _has_tool_result(message: dict[str, Any]) -> bool:
@@ -213,6 +218,72 @@ def _task_plan(name: str, text: str, messages: list[Any], step: int, body: Any) 
     return Plan(name, (Block("text", text="The subagent reported:\n\n" + report),))
 
 
+def _write_plan(name: str, text: str, messages: list[Any], step: int, body: Any) -> Plan:
+    """A conversion with Claude Code's own file tools: Read the named file (README.md by
+    default), Write `converted/<stem>.py` from it, Edit that file, Edit the source's first
+    line (when the Read worked), then report."""
+    source = _tool_path(text, body)
+    stem = re.sub(r"\W", "_", source.rsplit("/", 1)[-1].rsplit(".", 1)[0]) or "module"
+    target = f"{_cwd(body)}/converted/{stem}.py"
+    results = _turn_tool_results(messages)
+    read_ok, read_text = results[0] if results else (False, "")
+    first = _first_line(read_text) if read_ok else ""
+    calls: list[tuple[str, dict[str, Any]]] = [
+        ("Read", {"file_path": source}),
+        ("Write", {"file_path": target, "content": _converted(source, read_text, read_ok)}),
+        ("Edit", {"file_path": target, "old_string": WRITE_TODO, "new_string": WRITE_DONE}),
+    ]
+    if first:
+        calls.append(("Edit", {"file_path": source, "old_string": first,
+                               "new_string": f"{first} {WRITE_NOTE}converted/{stem}.py)"}))
+    if step < len(calls):
+        tool, tool_input = calls[step]
+        blocks = (Block("text", text=f"Step {step + 1}: {tool} {tool_input['file_path']}."),
+                  Block("tool_use", tool=tool, tool_input=tool_input,
+                        tool_use_id=f"toolu_sim_{len(messages):04d}"))
+        return Plan(name, blocks, stop_reason="tool_use")
+    errors = sum(1 for ok, _ in results if not ok)
+    report = f"I converted `{source.rsplit('/', 1)[-1]}` into `converted/{stem}.py`."
+    return Plan(name, (Block("text", text=f"{report} Tool errors: {errors}."),))
+
+
+WRITE_TODO = "# TODO: port the remaining procedures"
+WRITE_DONE = "# Ported: every procedure"
+WRITE_NOTE = "(converted: "  # the source's first line gets "(converted: converted/<stem>.py)"
+
+
+def _converted(source: str, read_text: str, read_ok: bool) -> str:
+    lines = len(read_text.splitlines()) if read_ok else 0
+    return (f'"""Converted from {source.rsplit("/", 1)[-1]} by the wxcode simulator."""\n\n'
+            f"{WRITE_TODO}\nSOURCE_LINES = {lines}\n")
+
+
+_READ_LINE = re.compile(r"^\s*\d+(?:\t|\u2192)(.*)$")
+
+
+def _first_line(read_text: str) -> str:
+    """The first line of the file a Read returned (its lines come numbered)."""
+    for line in read_text.splitlines():
+        match = _READ_LINE.match(line)
+        if match and match.group(1).strip():
+            return match.group(1).rstrip("\r")
+    return ""
+
+
+def _turn_tool_results(messages: list[dict[str, Any]]) -> list[tuple[bool, str]]:
+    """(ok, text) of each tool result of the current turn, in order."""
+    start, _ = turn_start(messages)
+    out = []
+    for msg in messages[start + 1:]:
+        for b in _blocks_of(msg):
+            if b.get("type") == "tool_result":
+                content = b.get("content")
+                text = ("\n".join(c.get("text", "") for c in content if isinstance(c, dict))
+                        if isinstance(content, list) else str(content or ""))
+                out.append((not b.get("is_error"), text))
+    return out
+
+
 def _offered_tool(body: Any, names: tuple[str, ...]) -> str:
     offered = {str(t.get("name")) for t in body.get("tools") or [] if isinstance(t, dict)}
     return next((n for n in names if n in offered), names[0])
@@ -223,9 +294,20 @@ def _tool_path(text: str, body: Any) -> str:
     path = named[0] if named else "README.md"
     if path.startswith("/"):
         return path
-    cwd = _CWD.search(orjson.dumps(body.get("system", "")).decode() + orjson.dumps(
-        body.get("messages", [])).decode())
-    return f"{cwd.group(1).rstrip('/')}/{path}" if cwd else path
+    cwd = _cwd(body)
+    return f"{cwd}/{path}" if cwd else path
+
+
+def _cwd(body: Any) -> str:
+    """Claude Code's working directory, as its system prompt tells the model."""
+    system = body.get("system", "")
+    texts = [system] if isinstance(system, str) else [
+        b.get("text", "") for b in system or [] if isinstance(b, dict)]
+    for message in body.get("messages") or []:
+        if isinstance(message, dict):
+            texts += [b.get("text", "") for b in _blocks_of(message) if b.get("type") == "text"]
+    found = _CWD.search("\n".join(str(t) for t in texts))
+    return found.group(1).rstrip("/") if found else ""
 
 
 def _last_tool_result(messages: list[dict[str, Any]]) -> str:
@@ -267,4 +349,5 @@ _BUILDERS = {
     "stall": _stall_plan,
     "midfail": _midfail_plan,
     "huge": _huge_plan,
+    "write": _write_plan,
 }

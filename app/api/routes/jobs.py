@@ -8,11 +8,12 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from app.api.deps import RedisDep, RelayDep, SettingsDep, TenantDep, TurnsDep
+from app.api.deps import RedisDep, RelayDep, SettingsDep, TenantDep, TurnsDep, WorkspacesDep
 from app.api.routes._responses import errors
 from app.api.schemas import JobPublic
 from app.events import frame_header
 from app.services import jobs
+from app.workspace import RevertResult, TurnChanges
 
 router = APIRouter(prefix="/api/jobs", tags=["jobs"], responses=errors(404))
 
@@ -61,3 +62,15 @@ async def cancel_job(job_id: str, tenant: TenantDep, turns: TurnsDep) -> JobPubl
     """Cancel a job (queued: at once; running: its worker stops claude within 2 s)."""
     job = await jobs.cancel_job(turns, tenant_id=tenant, job_id=job_id)
     return JobPublic.of(job)
+
+
+@router.get("/{job_id}/changes", response_model=TurnChanges, responses=errors(404, 409, 503))
+async def job_changes(job_id: str, tenant: TenantDep, workspaces: WorkspacesDep) -> TurnChanges:
+    """What the turn changed in the workspace: files added, modified, deleted, with diffs."""
+    return await workspaces.changes(tenant_id=tenant, job_id=job_id)
+
+
+@router.post("/{job_id}/revert", response_model=RevertResult, responses=errors(404, 409, 503))
+async def revert_job(job_id: str, tenant: TenantDep, workspaces: WorkspacesDep) -> RevertResult:
+    """Restore the workspace to what it was before the turn (a new commit: undoable)."""
+    return await workspaces.revert(tenant_id=tenant, job_id=job_id)

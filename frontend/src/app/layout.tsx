@@ -3,6 +3,7 @@ import Link from "next/link";
 import type { ReactNode } from "react";
 
 import { SignOut } from "@/components/sign-out";
+import "diff2html/bundles/css/diff2html.min.css";
 import "highlight.js/styles/github.css";
 import "./globals.css";
 

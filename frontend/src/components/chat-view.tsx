@@ -1,7 +1,7 @@
 "use client";
 /** A project's chat: sessions on the side, turns streaming in, the composer below. */
 import Link from "next/link";
-import { useEffect, useRef } from "react";
+import { useEffect, useRef, useState } from "react";
 
 import { useChat } from "@/hooks/useChat";
 import { useLimits } from "@/hooks/useLimits";
@@ -12,6 +12,7 @@ import { ErrorBanner } from "./error-banner";
 import { LimitWarnings } from "./limits-panel";
 import { SessionsList } from "./sessions-list";
 import { TurnView } from "./turn-view";
+import { WorkspacePanel } from "./workspace-panel";
 
 const CONNECTION_TEXT: Record<string, string> = {
   idle: "connecting…",
@@ -28,6 +29,7 @@ export function ChatView({ projectId, initialSessionId }: { projectId: string; i
   const finished = state.turns.filter((t) => !isActive(t)).length;
   const running = state.turns.find((t) => t.status === "running" && t.jobId);
   const limits = useLimits(finished);
+  const [reverts, setReverts] = useState(0);
 
   useEffect(() => {
     if (connection === "unauthorized") window.location.href = "/login";
@@ -78,7 +80,13 @@ export function ChatView({ projectId, initialSessionId }: { projectId: string; i
             <p className="muted empty">Ask Claude about this project. Pick a context, then send.</p>
           )}
           {state.turns.map((turn) => (
-            <TurnView key={turn.key} turn={turn} position={queuePosition(state, turn)} onStop={(jobId) => void controller.stop(jobId)} />
+            <TurnView
+              key={turn.key}
+              turn={turn}
+              position={queuePosition(state, turn)}
+              onStop={(jobId) => void controller.stop(jobId)}
+              onReverted={() => setReverts((n) => n + 1)}
+            />
           ))}
           <div ref={endRef} />
         </div>
@@ -95,6 +103,7 @@ export function ChatView({ projectId, initialSessionId }: { projectId: string; i
           disabled={connection === "unauthorized"}
         />
       </section>
+      <WorkspacePanel projectId={projectId} refreshKey={finished + reverts} />
     </div>
   );
 }

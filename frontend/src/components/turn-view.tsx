@@ -1,6 +1,7 @@
 /** One turn: the user's message, then the answer as it streams (text and tool cards). */
 import type { Turn } from "@/lib/chat-state";
 import { describeError } from "@/lib/errors";
+import { ChangesPanel } from "./changes-panel";
 import { ErrorBanner } from "./error-banner";
 import { Markdown } from "./markdown";
 import { TokenMeter } from "./token-meter";
@@ -25,8 +26,16 @@ function StatusLine({ turn, position }: { turn: Turn; position: number }) {
   }
 }
 
-export function TurnView({ turn, position, onStop }: { turn: Turn; position: number; onStop: (jobId: string) => void }) {
+interface TurnViewProps {
+  turn: Turn;
+  position: number;
+  onStop: (jobId: string) => void;
+  onReverted?: () => void;
+}
+
+export function TurnView({ turn, position, onStop, onReverted = () => undefined }: TurnViewProps) {
   const active = turn.status === "queued" || turn.status === "running";
+  const ended = turn.status === "done" || turn.status === "failed" || turn.status === "cancelled";
   return (
     <article className="turn" data-testid="turn" data-status={turn.status} data-job-id={turn.jobId ?? ""}>
       {turn.userText && (
@@ -62,6 +71,7 @@ export function TurnView({ turn, position, onStop }: { turn: Turn; position: num
           )}
           <TokenMeter turn={turn} />
         </div>
+        {ended && turn.jobId && <ChangesPanel jobId={turn.jobId} files={turn.changes} onReverted={onReverted} />}
       </div>
     </article>
   );

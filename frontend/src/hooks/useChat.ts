@@ -5,6 +5,7 @@ import { useEffect, useMemo, useSyncExternalStore } from "react";
 import { api } from "@/lib/api/client";
 import { chatSocketUrl, fetchRuntimeConfig, fetchToken } from "@/lib/api/same-origin";
 import { ChatController, type ChatSnapshot } from "@/lib/chat-controller";
+import { browserNotifierEnv, TurnNotifier } from "@/lib/notifier";
 import { ChatSocket } from "@/lib/websocket";
 
 function createController(projectId: string): ChatController {
@@ -12,7 +13,7 @@ function createController(projectId: string): ChatController {
     url: async () => chatSocketUrl(await fetchRuntimeConfig(), projectId, window.location),
     getToken: fetchToken,
   });
-  return new ChatController(projectId, socket, api);
+  return new ChatController(projectId, socket, api, new TurnNotifier(browserNotifierEnv()));
 }
 
 /** The project's chat (one socket for the page, whatever session is shown). */

@@ -8,6 +8,7 @@
 import { ApiError } from "./api/api-error";
 import type { Api, Message } from "./api/client";
 import { chatReducer, initialChatState, isActive, type ChatAction, type ChatState, type ContextName } from "./chat-state";
+import type { TurnNotifier } from "./notifier";
 import type { ChatSocket, SocketState } from "./websocket";
 
 export interface ChatSnapshot {
@@ -21,6 +22,9 @@ interface View {
 }
 
 type ChatApi = Pick<Api, "chat" | "listMessages" | "getJob" | "cancelJob">;
+
+const TERMINAL: ReadonlySet<string> = new Set(["session_end", "error", "cancelled"]);
+const END_TITLE: Record<string, string> = { done: "Claude finished", failed: "The turn failed", cancelled: "The turn was stopped" };
 
 /** Jobs of a session whose answer is not stored yet (running, or ended without text). */
 function unansweredJobs(messages: Message[]): string[] {
@@ -45,8 +49,12 @@ export class ChatController {
     private readonly projectId: string,
     private readonly socket: ChatSocket,
     private readonly api: ChatApi,
+    private readonly notifier: TurnNotifier | null = null,
   ) {
-    socket.on("frame", (frame) => this.dispatch({ type: "frame", frame }));
+    socket.on("frame", (frame) => {
+      this.dispatch({ type: "frame", frame });
+      if (frame.job_id && TERMINAL.has(frame.type)) this.notifyEnd(frame.job_id);
+    });
     socket.on("state", (connection) => this.update({ ...this.snapshot, connection }));
   }
 
@@ -63,9 +71,11 @@ export class ChatController {
 
   close(): void {
     this.socket.close();
+    this.notifier?.close();
   }
 
   send(content: string, context: ContextName): void {
+    this.notifier?.prepare();
     const key = `t-${Date.now()}-${this.keyCounter++}`;
     const view = this.view;
     this.dispatch({ type: "send", key, content, context });
@@ -96,7 +106,10 @@ export class ChatController {
       const jobs = found.filter((job) => job !== null);
       this.dispatch({ type: "history", sessionId, messages, jobs: Object.fromEntries(jobs.map((job) => [job.id, job])) });
       for (const job of jobs) {
-        if (job.state === "queued" || job.state === "running") this.socket.track(job.id, 0);
+        if (job.state === "queued" || job.state === "running") {
+          this.notifier?.watch(job.id);
+          this.socket.track(job.id, 0);
+        }
       }
     } catch (error) {
       if (view === this.view) this.dispatch({ type: "notice", error: turnError(error) });
@@ -125,10 +138,19 @@ export class ChatController {
       view.sessionId = accepted.session_id;
       if (view !== this.view) return;
       this.dispatch({ type: "accepted", key, jobId: accepted.job_id, sessionId: accepted.session_id });
+      this.notifier?.watch(accepted.job_id);
       this.socket.track(accepted.job_id, 0);
     } catch (error) {
       if (view === this.view) this.dispatch({ type: "failed", key, error: turnError(error) });
     }
+  }
+
+  private notifyEnd(jobId: string): void {
+    const turn = this.snapshot.chat.turns.find((t) => t.jobId === jobId);
+    if (!turn || !this.notifier) return;
+    const title = END_TITLE[turn.status] ?? "Turn ended";
+    const files = turn.changes ? ` · ${turn.changes.total} file(s) changed` : "";
+    this.notifier.ended(jobId, title, `${turn.userText.slice(0, 100)}${files}`);
   }
 
   private dispatch(action: ChatAction): void {

@@ -1,6 +1,6 @@
 /** The chat's state and its pure reducer: turns keyed by job, text keyed by message_id. */
 import type { components } from "./api/openapi.gen";
-import type { ErrorCode, ServerFrame, UsageSummary } from "./api/protocol.gen";
+import type { ChangedFile, ErrorCode, ServerFrame, UsageSummary } from "./api/protocol.gen";
 
 type Schemas = components["schemas"];
 
@@ -40,6 +40,14 @@ interface TurnSummary {
   durationMs: number | null;
 }
 
+/** What the turn changed in the workspace (its `files_changed` frame). */
+export interface TurnFiles {
+  commit: string;
+  files: ChangedFile[];
+  total: number;
+  truncated: boolean;
+}
+
 export interface Turn {
   key: string;
   jobId: string | null;
@@ -56,6 +64,7 @@ export interface Turn {
   retrying: string | null;
   rateLimit: { status: string; resetsAt: number | null; limitType: string | null } | null;
   stopping: boolean;
+  changes: TurnFiles | null;
 }
 
 /** A stored message, as much of it as a past turn shows. */
@@ -107,6 +116,7 @@ function newTurn(key: string, userText: string, context: ContextName, jobId: str
     retrying: null,
     rateLimit: null,
     stopping: false,
+    changes: null,
   };
 }
 
@@ -229,6 +239,8 @@ function applyToTurn(turn: Turn, frame: ServerFrame): Turn {
       return { ...turn, rateLimit: { status: frame.status, resetsAt: frame.resets_at, limitType: frame.limit_type } };
     case "progress":
       return { ...turn, retrying: frame.message };
+    case "files_changed":
+      return { ...turn, changes: { commit: frame.commit, files: frame.files, total: frame.total, truncated: frame.truncated ?? false } };
     case "session_end":
       return {
         ...turn,

@@ -48,6 +48,11 @@ const TEXT: Record<ErrorCode, Omit<UiError, "code" | "detail"> & { detail: strin
     detail: "Claude produced no output for too long, so the turn was stopped.",
     retryable: true,
   },
+  conflict: {
+    title: "Not now",
+    detail: "A turn of this project is running; try again when it has ended.",
+    retryable: true,
+  },
   unavailable: { title: "Service unavailable", detail: "A backend service is unavailable.", retryable: true },
   internal: { title: "Internal error", detail: "Something went wrong on the server.", retryable: true },
 };

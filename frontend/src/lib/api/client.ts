@@ -13,6 +13,12 @@ export type Message = Schemas["MessagePublic"];
 export type UsageReport = Schemas["UsageReport"];
 export type UsageRow = Schemas["UsageRow"];
 export type Limits = Schemas["LimitsPublic"];
+export type FileTree = Schemas["FileTree"];
+export type FileEntry = Schemas["FileEntry"];
+export type FileContent = Schemas["FileContent"];
+export type TurnChanges = Schemas["TurnChanges"];
+export type FileDiff = Schemas["FileDiff"];
+export type RevertResult = Schemas["RevertResult"];
 
 /** What openapi-fetch resolves to: the success body or the error body, and the response. */
 interface Outcome<Data, Err> {
@@ -62,6 +68,12 @@ export function createApi({ baseUrl = "", fetch }: ApiOptions = {}) {
       ),
     tokenUsage: (projectId: string) => unwrap(client.GET("/api/projects/{project_id}/token-usage", project(projectId))),
     limits: () => unwrap(client.GET("/api/limits")),
+    listFiles: (projectId: string, path = "") =>
+      unwrap(client.GET("/api/projects/{project_id}/files", { params: { path: { project_id: projectId }, query: { path } } })),
+    readFile: (projectId: string, path: string) =>
+      unwrap(client.GET("/api/projects/{project_id}/files/{path}", { params: { path: { project_id: projectId, path } } })),
+    jobChanges: (jobId: string) => unwrap(client.GET("/api/jobs/{job_id}/changes", { params: { path: { job_id: jobId } } })),
+    revertJob: (jobId: string) => unwrap(client.POST("/api/jobs/{job_id}/revert", { params: { path: { job_id: jobId } } })),
   };
 }
 

@@ -9,6 +9,7 @@ export type ServerFrame =
   | UsageFrame
   | RateLimitFrame
   | ProgressFrame
+  | FilesChangedFrame
   | SessionEndFrame
   | ErrorFrame
   | CancelledFrame
@@ -24,6 +25,7 @@ export type ErrorCode =
   | "worker_lost"
   | "worker_shutdown"
   | "timeout"
+  | "conflict"
   | "unavailable"
   | "internal";
 export type ClientFrame = MessageFrame | CancelFrame | ResumeFrame | PingFrame;
@@ -129,6 +131,41 @@ export interface ProgressFrame {
   retry_delay_ms: number | null;
   error_status: number | null;
   message: string;
+}
+/**
+ * What the turn changed in the workspace; sent just before the terminal frame, once the
+ * runner has committed the turn (GET /api/jobs/{id}/changes has the diffs).
+ */
+export interface FilesChangedFrame {
+  job_id: string | null;
+  seq: number;
+  ts: string;
+  type: "files_changed";
+  commit: string;
+  /**
+   * the first `max` changed files, by path
+   */
+  files: ChangedFile[];
+  /**
+   * how many files the turn changed
+   */
+  total: number;
+  truncated: boolean;
+}
+/**
+ * A file a turn added, modified or deleted in the workspace (from its git commit).
+ */
+export interface ChangedFile {
+  path: string;
+  status: "added" | "modified" | "deleted";
+  /**
+   * lines added (None: binary)
+   */
+  additions: number | null;
+  /**
+   * lines deleted (None: binary)
+   */
+  deletions: number | null;
 }
 export interface SessionEndFrame {
   job_id: string | null;

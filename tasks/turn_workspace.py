@@ -1,0 +1,43 @@
+"""A turn's workspace history (DESIGN §12): before the turn, whatever changed outside a
+turn (an upload, a lost turn's leftovers) is committed on its own; after it, the turn is
+committed (author: the runner; message: the job id and the prompt's first line) and a
+`files_changed` frame goes just before the terminal frame. A failure here is logged and
+never fails the turn."""
+
+from __future__ import annotations
+
+import logging
+
+from app.models import Job
+from app.protocol import ServerFrame
+from tasks.runtime import Clients
+from workers.workspace import Workspace, commit_turn, files_changed_frame, snapshot
+
+__all__ = ["commit_before_turn", "with_files_changed"]
+
+log = logging.getLogger("wx.worker.workspace")
+
+
+def _workspace(clients: Clients, job: Job) -> Workspace:
+    return Workspace(clients.executor, job.tenant_id, str(job.project_id))
+
+
+async def commit_before_turn(clients: Clients, job: Job) -> None:
+    """Commit what changed since the last commit, so the turn's own commit holds only it."""
+    try:
+        await snapshot(_workspace(clients, job), f"before {job.id}: changes made outside a turn")
+    except Exception as exc:
+        log.warning("job %s: no workspace commit before the turn: %s", job.id, exc)
+
+
+async def with_files_changed(clients: Clients, job: Job,
+                             frames: list[ServerFrame]) -> list[ServerFrame]:
+    """Commit the turn; `frames` with its files_changed frame before the terminal one."""
+    try:
+        commit, files = await commit_turn(_workspace(clients, job), str(job.id), job.prompt)
+    except Exception as exc:
+        log.warning("job %s: the turn's changes were not committed: %s", job.id, exc)
+        return frames
+    frame = files_changed_frame(str(job.id), commit, files,
+                                max_files=clients.settings.workspace_frame_max_files)
+    return [*frames[:-1], frame, *frames[-1:]]
