@@ -33,6 +33,7 @@ __all__ = [
     "workspace_input_key",
     "workspace_reply_key",
     "workspace_requests_key",
+    "workspace_uncommitted_key",
 ]
 
 EVENTS_PATTERN: Final = "wx:job:*:events"
@@ -106,6 +107,12 @@ def affinity_key(tenant_id: str) -> str:
 
 def metrics_key(name: str) -> str:
     return METRICS_PREFIX + name
+
+
+def workspace_uncommitted_key(tenant_id: str, project_id: str) -> str:
+    """Set while a turn of the project may have changed files its commit has not taken
+    (from its start until its commit; left set by a turn that was lost or failed to commit)."""
+    return f"wx:ws:uncommitted:{tenant_id}:{project_id}"
 
 
 def workspace_requests_key(host: str) -> str:

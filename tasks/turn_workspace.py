@@ -1,13 +1,17 @@
 """A turn's workspace history (DESIGN §12): before the turn, whatever changed outside a
-turn (an upload, a lost turn's leftovers) is committed on its own; after it, the turn is
-committed (author: the runner; message: the job id and the prompt's first line) and a
-`files_changed` frame goes just before the terminal frame. A failure here is logged and
-never fails the turn."""
+turn (a lost turn's leftovers; uploads and reverts commit themselves) is committed on its
+own; after it, the turn is committed (author: the runner; message: the job id and the
+prompt's first line) and a `files_changed` frame goes just before the terminal frame. A
+failure here is logged and never fails the turn.
+
+The commit before the turn runs only when a mark says it may find something (a turn of
+the project began and did not commit), so most turns start without a git run."""
 
 from __future__ import annotations
 
 import logging
 
+from app.keys import workspace_uncommitted_key
 from app.models import Job
 from app.protocol import ServerFrame
 from tasks.runtime import Clients
@@ -23,9 +27,13 @@ def _workspace(clients: Clients, job: Job) -> Workspace:
 
 
 async def commit_before_turn(clients: Clients, job: Job) -> None:
-    """Commit what changed since the last commit, so the turn's own commit holds only it."""
+    """Commit what changed since the last commit, so the turn's own commit holds only it;
+    then mark the project uncommitted until this turn's commit."""
+    mark = workspace_uncommitted_key(job.tenant_id, str(job.project_id))
     try:
-        await snapshot(_workspace(clients, job), f"before {job.id}: changes made outside a turn")
+        if await clients.redis.getset(mark, str(job.id)) is not None:
+            await snapshot(_workspace(clients, job),
+                           f"before {job.id}: changes made outside a turn")
     except Exception as exc:
         log.warning("job %s: no workspace commit before the turn: %s", job.id, exc)
 
@@ -38,6 +46,11 @@ async def with_files_changed(clients: Clients, job: Job,
     except Exception as exc:
         log.warning("job %s: the turn's changes were not committed: %s", job.id, exc)
         return frames
+    mark = workspace_uncommitted_key(job.tenant_id, str(job.project_id))
+    try:
+        await clients.redis.delete(mark)
+    except Exception as exc:  # the next turn commits before it starts: harmless
+        log.warning("job %s: workspace mark not cleared: %s", job.id, exc)
     frame = files_changed_frame(str(job.id), commit, files,
                                 max_files=clients.settings.workspace_frame_max_files)
     return [*frames[:-1], frame, *frames[-1:]]
