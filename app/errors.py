@@ -20,6 +20,8 @@ class ErrorCode(StrEnum):
     CONFLICT = "conflict"
     UNAVAILABLE = "unavailable"
     INTERNAL = "internal"
+    # The tenant linked no Claude credential and the shared fallback is off.
+    NO_CREDENTIALS = "no_credentials"
 
 
 HTTP_STATUS: dict[ErrorCode, int] = {
@@ -36,6 +38,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.CONFLICT: 409,
     ErrorCode.UNAVAILABLE: 503,
     ErrorCode.INTERNAL: 500,
+    ErrorCode.NO_CREDENTIALS: 409,
 }
 
 WS_CLOSE_POLICY_VIOLATION = 1008
@@ -107,6 +110,16 @@ class Conflict(AppError):
     """The request cannot be served in the resource's current state (e.g. a turn runs)."""
 
     code = ErrorCode.CONFLICT
+
+
+class NoCredentials(AppError):
+    """A turn of a tenant with no Claude credential of its own, the shared one switched off."""
+
+    code = ErrorCode.NO_CREDENTIALS
+
+    def __init__(self, message: str = "No Claude credential is linked to this account: link "
+                 "a subscription token or an API key in Settings (/settings).") -> None:
+        super().__init__(message)
 
 
 class RemoteError(AppError):

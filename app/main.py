@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 
 from app.api.errors import install_error_handlers
 from app.api.main import api_router
+from app.credentials import credential_cipher
 from app.db import init_db
 from app.events import EventPublisher
 from app.logging import configure_logging
@@ -65,6 +66,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    # Made here, not in the lifespan: a bad WX_CREDENTIAL_KEY stops the API from starting.
+    app.state.credential_cipher = credential_cipher(settings)
     app.add_middleware(
         CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=True,
         allow_methods=["*"], allow_headers=["*"],

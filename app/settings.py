@@ -53,6 +53,16 @@ class Settings(BaseSettings):
     tool_result_max_chars: int = 8000
     max_line_bytes: int = 32 * 1024 * 1024
 
+    # Per-tenant Claude credentials (issue 12, credentials part). The Fernet keys that encrypt
+    # the credentials tenants link, comma-separated: the first encrypts, every one decrypts.
+    # Unset in dev and test: a key made on first use in data_dir/credential.key (mode 600);
+    # prod refuses to start without it. Both the API and the workers need it.
+    credential_key: SecretStr | None = None
+    # Whether a tenant with no credential of its own runs on the operator's shared one
+    # (anthropic_api_key, claude_oauth_token, claude_credentials_file). None: on in dev and
+    # test, off in prod (a turn without a credential is then refused, `no_credentials`).
+    shared_credential_fallback: bool | None = None
+
     # Executors
     executor: ExecutorKind = "auto"
     docker_host: str | None = None
@@ -174,6 +184,20 @@ class Settings(BaseSettings):
         if self.env == "prod" and self.jwt_secret.get_secret_value() == DEV_JWT_SECRET:
             raise ValueError("WX_JWT_SECRET must be set to a real secret when WX_ENV=prod")
         return self
+
+    @model_validator(mode="after")
+    def _require_credential_key_in_prod(self) -> Settings:
+        if self.env == "prod" and self.credential_key is None:
+            raise ValueError("WX_CREDENTIAL_KEY must be set when WX_ENV=prod (a Fernet key: "
+                             "`wxrunner credential-key`)")
+        return self
+
+    @property
+    def uses_shared_credential(self) -> bool:
+        """Whether a turn of a tenant with no credential of its own may use the shared one."""
+        if self.shared_credential_fallback is None:
+            return self.env != "prod"
+        return self.shared_credential_fallback
 
     @property
     def workspaces_dir(self) -> Path:

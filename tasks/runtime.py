@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from redis.asyncio import Redis
 
+from app.credentials import CredentialCipher, credential_cipher
 from app.db import init_db
 from app.events import EventPublisher
 from app.guardrail import Guardrail
@@ -52,6 +53,7 @@ class Clients:
     deps: TurnDeps
     worker_name: str
     cancels: CancelWatch
+    cipher: CredentialCipher  # decrypts a tenant's own Claude credential for its turns
 
 
 @dataclass(eq=False)
@@ -156,7 +158,7 @@ class WorkerRuntime:
         self._clients = Clients(
             settings=settings, mongo=mongo, redis=redis, executor=create_executor(settings),
             guardrail=Guardrail(settings), deps=deps, worker_name=self.worker_name,
-            cancels=cancels,
+            cancels=cancels, cipher=credential_cipher(settings),
         )
         self._background.append(asyncio.create_task(cancels.watch()))
 

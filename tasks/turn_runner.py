@@ -10,12 +10,14 @@ import time
 
 from beanie import PydanticObjectId
 
-from app.errors import AppError, ErrorCode, ExecutorFailed
+from app.credentials import TurnCredential
+from app.errors import AppError, ErrorCode, ExecutorFailed, NoCredentials
 from app.events import EventPublisher
 from app.logging import log_context
 from app.models import ChatSession, Job
 from app.protocol import AssistantChunkFrame, ErrorFrame, ProgressFrame, ServerFrame
 from app.retry import retrying
+from app.services.credentials import credential_for_turn
 from app.services.dispatch import dispatch_next
 from app.services.turn_lifecycle import (
     EndKind,
@@ -135,6 +137,7 @@ class _TurnRun:
         self.job = job
         self.job_id = str(job.id)
         self.stopped: StopReason | None = None
+        self.credential = TurnCredential(kind=None)  # this tenant's, read by _execute
         self.lost = False
         self._interrupting: asyncio.Task[None] | None = None
         self._started = time.monotonic()
@@ -169,6 +172,13 @@ class _TurnRun:
                           "answer", self.job_id)
 
     async def _execute(self) -> tuple[ExitStatus | None, list[ServerFrame]]:
+        try:
+            self.credential = await retrying(
+                self.settings.outage_window_s, lambda: credential_for_turn(
+                    self.settings, self.clients.cipher, tenant_id=self.job.tenant_id))
+        except NoCredentials as exc:  # refused before anything runs
+            log.warning("job %s: tenant has no Claude credential", self.job_id)
+            return None, self._failure(exc)
         session = await retrying(self.settings.outage_window_s,
                                  lambda: ChatSession.get(self.job.session_id))
         resume = session.claude_session_id if session else None
@@ -216,7 +226,8 @@ class _TurnRun:
             claude_bin=self.clients.executor.claude_bin,
         )
         return RunSpec(tenant_id=self.job.tenant_id, project_id=str(self.job.project_id),
-                       argv=build_cli_command(opts), env=build_cli_env(self.settings),
+                       argv=build_cli_command(opts),
+                       env=build_cli_env(self.settings, credential=self.credential),
                        job_id=self.job_id)
 
     async def _pump(self, execution: Execution) -> ExitStatus:

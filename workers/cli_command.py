@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
+from app.credentials import TurnCredential
 from app.errors import BadRequest
 from app.settings import Settings
 from app.vocab import Context
@@ -60,12 +61,13 @@ def build_cli_command(opts: ClaudeCommandOptions) -> list[str]:
     return argv
 
 
-def build_cli_env(settings: Settings, *, config_dir: str | None = None) -> dict[str, str]:
+def build_cli_env(
+    settings: Settings, *, credential: TurnCredential, config_dir: str | None = None
+) -> dict[str, str]:
     """The environment of the claude process: no secret here is ever logged.
 
-    Credentials, in order of preference: the subscription token, the credentials
-    file (not an env var: the executor copies it into the tenant's config dir), the
-    API key. Only one is passed: an API key would win over OAuth inside Claude Code."""
+    `credential` is this turn's: the tenant's own, or the operator's shared one
+    (app.credentials.shared_credential). It is the only credential the process gets."""
     env = {
         "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
         "CLAUDE_CODE_MAX_RETRIES": str(settings.claude_max_retries),
@@ -73,17 +75,7 @@ def build_cli_env(settings: Settings, *, config_dir: str | None = None) -> dict[
     }
     if settings.anthropic_base_url:
         env["ANTHROPIC_BASE_URL"] = settings.anthropic_base_url
-    env.update(_credentials_env(settings))
+    env.update(credential.env())
     if config_dir:
         env["CLAUDE_CONFIG_DIR"] = config_dir
     return env
-
-
-def _credentials_env(settings: Settings) -> dict[str, str]:
-    if settings.claude_oauth_token is not None:
-        return {"CLAUDE_CODE_OAUTH_TOKEN": settings.claude_oauth_token.get_secret_value()}
-    if settings.claude_credentials_file is not None:
-        return {}
-    if settings.anthropic_api_key is not None:
-        return {"ANTHROPIC_API_KEY": settings.anthropic_api_key.get_secret_value()}
-    return {}

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from app.api.routes import (
     chat,
+    credentials,
     files,
     health,
     jobs,
@@ -18,7 +19,8 @@ from app.api.routes import (
 )
 
 api_router = APIRouter()
-for _module in (projects, files, chat, jobs, sessions, usage, limits, webhooks, health, ws):
+for _module in (projects, files, chat, jobs, sessions, usage, limits, credentials, webhooks,
+                health, ws):
     api_router.include_router(_module.router)
 
 __all__ = ["api_router"]

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 
+from app.credentials import CredentialKind
 from app.errors import ErrorCode
 from app.models import ChatMessage, ChatSession, DeliveryAttempt, Job, Project, Webhook
 from app.models import WebhookDelivery as Delivery
@@ -19,6 +20,8 @@ from app.vocab import Context, DeliveryState, JobState, WebhookEvent
 __all__ = [
     "ChatAccepted",
     "ChatCreate",
+    "CredentialPublic",
+    "CredentialSet",
     "ErrorBody",
     "HealthPublic",
     "JobPublic",
@@ -138,6 +141,28 @@ class LimitsPublic(BaseModel):
     warn_share: float = Field(description="the share of a limit past which the UI warns")
     warnings: list[LimitWarning]
     month: MonthOutlook
+
+
+class CredentialSet(BaseModel):
+    """A Claude credential to link: `claude setup-token`'s token, or an API key."""
+
+    kind: CredentialKind = Field(description="oauth_token (from `claude setup-token`, "
+                                 "sent as CLAUDE_CODE_OAUTH_TOKEN) or api_key (ANTHROPIC_API_KEY)")
+    # A SecretStr: a validation error, a log line or a repr never shows it.
+    value: SecretStr = Field(max_length=2000, description="the token or key; never returned")
+
+
+class CredentialPublic(BaseModel):
+    """Whether the tenant linked a Claude credential; never the value."""
+
+    set: bool
+    kind: CredentialKind | None = None
+    last4: str | None = Field(default=None, description="its last 4 characters, as `…abcd`")
+    updated_at: datetime | None = None
+    readable: bool = Field(default=True, description="false: stored under a key the "
+                           "service no longer has; link it again")
+    shared_fallback: bool = Field(description="whether turns run on the operator's shared "
+                                  "credential while none is linked")
 
 
 class HealthPublic(BaseModel):

@@ -3,6 +3,7 @@
 
 from app.models.billing import ClaudeSessionTotals
 from app.models.chat import ChatMessage, ChatSession
+from app.models.credential import TenantCredential
 from app.models.job import Job
 from app.models.project import Project
 from app.models.security_event import SecurityEvent
@@ -21,6 +22,7 @@ DOCUMENT_MODELS = [
     ClaudeSessionTotals,
     Webhook,
     WebhookDelivery,
+    TenantCredential,
 ]
 
 __all__ = [
@@ -32,6 +34,7 @@ __all__ = [
     "Job",
     "Project",
     "SecurityEvent",
+    "TenantCredential",
     "TenantLimits",
     "TokenUsageLog",
     "Webhook",

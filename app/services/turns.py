@@ -6,10 +6,11 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from app.errors import InputBlocked, NotFound
+from app.errors import InputBlocked, NoCredentials, NotFound
 from app.guardrail import Guardrail
 from app.models import ChatSession, Job, Project, SecurityEvent
 from app.services.admission import TurnRequest
+from app.services.credentials import has_credential_for_turn
 from app.services.ids import parse_id
 from app.services.projects import get_project
 from app.services.turn_lifecycle import TurnDeps
@@ -37,11 +38,14 @@ async def submit_turn(
     session_id: str | None,
     project: Project | None = None,
 ) -> SubmittedTurn:
-    """Validate, admit and queue one turn; raises InputBlocked, LimitExceeded, NotFound.
+    """Validate, admit and queue one turn; raises InputBlocked, LimitExceeded, NotFound,
+    NoCredentials.
     `project`: the tenant's project, when the caller has already looked it up."""
     settings = deps.settings
     assert deps.admissions is not None, "submitting needs the API's admissions"
     project = project or await get_project(tenant_id=tenant_id, project_id=project_id)
+    if not await has_credential_for_turn(settings, tenant_id=tenant_id):
+        raise NoCredentials()
     await _validate_input(
         settings, tenant_id=tenant_id, subject=subject, project_id=project_id, content=content
     )

@@ -23,6 +23,7 @@ import pytest
 from bson import ObjectId
 from pydantic import SecretStr
 
+from app.credentials import shared_credential
 from app.errors import BadRequest, ExecutorFailed, NotFound
 from app.settings import Settings
 from workers.cli_command import ClaudeCommandOptions, build_cli_command, build_cli_env
@@ -45,6 +46,11 @@ RUN_TIMEOUT_S = 60.0
 SESSION_TAG = uuid.uuid4().hex[:10]
 TENANT = f"wxt{SESSION_TAG}"
 LABELS = {"wx.test": SESSION_TAG}
+
+
+def _shared_env(settings: Settings) -> dict[str, str]:
+    """The exec env of a turn on the operator's shared credential."""
+    return build_cli_env(settings, credential=shared_credential(settings))
 
 
 # ---------------------------------------------------------------- fixtures
@@ -240,7 +246,7 @@ async def _claude(
 ) -> tuple[Run, Execution]:
     opts = ClaudeCommandOptions(prompt=prompt, context=context,  # type: ignore[arg-type]
                                 resume_session_id=resume, claude_bin=h.executor.claude_bin)
-    spec = RunSpec(TENANT, project, build_cli_command(opts), env=build_cli_env(h.settings),
+    spec = RunSpec(TENANT, project, build_cli_command(opts), env=_shared_env(h.settings),
                    job_id=job_id or uuid.uuid4().hex)
     execution = await h.executor.start(spec)
     return await _collect(execution, **collect), execution
@@ -436,7 +442,7 @@ async def _claude_cancellable(h: Harness, project: str) -> tuple[Run, Execution]
         await holder["execution"].interrupt()
 
     opts = ClaudeCommandOptions(prompt="stream slowly #sim:slow", claude_bin=h.executor.claude_bin)
-    spec = RunSpec(TENANT, project, build_cli_command(opts), env=build_cli_env(h.settings),
+    spec = RunSpec(TENANT, project, build_cli_command(opts), env=_shared_env(h.settings),
                    job_id=uuid.uuid4().hex)
     execution = holder["execution"] = await h.executor.start(spec)
     return await _collect(execution, stop_when=_is_text_delta, action=cancel), execution
@@ -452,7 +458,7 @@ async def test_claude_killed_mid_stream_has_no_result(harness: Harness, project:
     opts = ClaudeCommandOptions(prompt="stream slowly #sim:slow",
                                 claude_bin=harness.executor.claude_bin)
     spec = RunSpec(TENANT, project, build_cli_command(opts),
-                   env=build_cli_env(harness.settings), job_id=job_id)
+                   env=_shared_env(harness.settings), job_id=job_id)
     execution = holder["execution"] = await harness.executor.start(spec)
     run = await _collect(execution, stop_when=_is_text_delta, action=kill)
     assert any(_is_text_delta(line) for line in run.lines)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
+from app.credentials import CredentialKind, TurnCredential, shared_credential
 from app.errors import BadRequest
 from app.settings import Settings
 from workers.cli_command import ClaudeCommandOptions, build_cli_command, build_cli_env
@@ -16,6 +17,10 @@ from workers.executor.base import RunSpec
 SECRET_KEY = "sk-ant-api03-SECRETKEYSECRETKEY"
 SECRET_TOKEN = "sk-ant-oat01-SECRETTOKENSECRET"
 KEY, TOKEN = SecretStr(SECRET_KEY), SecretStr(SECRET_TOKEN)
+
+
+def _env(settings: Settings, **kwargs: object) -> dict[str, str]:
+    return build_cli_env(settings, credential=shared_credential(settings), **kwargs)  # type: ignore[arg-type]
 
 
 def _argv(**kwargs: object) -> list[str]:
@@ -78,30 +83,30 @@ class TestCommand:
 
 class TestEnv:
     def test_base(self) -> None:
-        env = build_cli_env(Settings(claude_max_retries=3, anthropic_base_url=None))
+        env = _env(Settings(claude_max_retries=3, anthropic_base_url=None))
         assert env["CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"] == "1"
         assert env["CLAUDE_CODE_MAX_RETRIES"] == "3"
         assert "ANTHROPIC_BASE_URL" not in env
         assert "CLAUDE_CONFIG_DIR" not in env
 
     def test_base_url_and_config_dir(self) -> None:
-        env = build_cli_env(Settings(anthropic_base_url="http://127.0.0.1:9"), config_dir="/c")
+        env = _env(Settings(anthropic_base_url="http://127.0.0.1:9"), config_dir="/c")
         assert env["ANTHROPIC_BASE_URL"] == "http://127.0.0.1:9"
         assert env["CLAUDE_CONFIG_DIR"] == "/c"
 
     def test_oauth_token_preferred_over_api_key(self) -> None:
-        env = build_cli_env(Settings(claude_oauth_token=TOKEN, anthropic_api_key=KEY))
+        env = _env(Settings(claude_oauth_token=TOKEN, anthropic_api_key=KEY))
         assert env["CLAUDE_CODE_OAUTH_TOKEN"] == SECRET_TOKEN
         assert "ANTHROPIC_API_KEY" not in env  # it would win over OAuth inside Claude Code
 
     def test_credentials_file_preferred_over_api_key(self, tmp_path: Path) -> None:
         creds = tmp_path / ".credentials.json"
         creds.write_text("{}")
-        env = build_cli_env(Settings(claude_credentials_file=creds, anthropic_api_key=KEY))
+        env = _env(Settings(claude_credentials_file=creds, anthropic_api_key=KEY))
         assert "ANTHROPIC_API_KEY" not in env and "CLAUDE_CODE_OAUTH_TOKEN" not in env
 
     def test_api_key_alone(self) -> None:
-        env = build_cli_env(Settings(anthropic_api_key=KEY, claude_oauth_token=None,
+        env = _env(Settings(anthropic_api_key=KEY, claude_oauth_token=None,
                                      claude_credentials_file=None))
         assert env["ANTHROPIC_API_KEY"] == SECRET_KEY
 
@@ -109,7 +114,7 @@ class TestEnv:
 class TestSecrets:
     def test_not_in_any_repr(self, caplog: pytest.LogCaptureFixture) -> None:
         settings = Settings(anthropic_api_key=KEY, claude_oauth_token=TOKEN)
-        env = build_cli_env(settings)
+        env = _env(settings)
         spec = RunSpec("t1", "p1", _argv(), env=env, job_id="j1")
         with caplog.at_level(logging.DEBUG):
             logging.getLogger("wx.test").info("spec %s %r settings %s", spec, spec, settings)
@@ -119,5 +124,24 @@ class TestSecrets:
 
     def test_not_in_argv(self) -> None:
         settings = Settings(anthropic_api_key=KEY, claude_oauth_token=TOKEN)
-        build_cli_env(settings)
+        _env(settings)
         assert not any(SECRET_KEY in a or SECRET_TOKEN in a for a in _argv())
+
+
+class TestTenantCredential:
+    def test_only_the_turns_credential_is_passed(self) -> None:
+        settings = Settings(anthropic_api_key=KEY, claude_oauth_token=TOKEN)
+        own = TurnCredential(CredentialKind.API_KEY, SecretStr("sk-ant-api03-TENANTOWNKEY1234"))
+        env = build_cli_env(settings, credential=own)
+        assert env["ANTHROPIC_API_KEY"] == "sk-ant-api03-TENANTOWNKEY1234"
+        assert SECRET_TOKEN not in env.values() and "CLAUDE_CODE_OAUTH_TOKEN" not in env
+
+    def test_tenant_oauth_token(self) -> None:
+        own = TurnCredential(CredentialKind.OAUTH_TOKEN, SecretStr("sk-ant-oat01-TENANTTOKEN99"))
+        env = build_cli_env(Settings(anthropic_api_key=KEY), credential=own)
+        assert env["CLAUDE_CODE_OAUTH_TOKEN"] == "sk-ant-oat01-TENANTTOKEN99"
+        assert "ANTHROPIC_API_KEY" not in env
+
+    def test_no_credential_no_variable(self) -> None:
+        env = build_cli_env(Settings(), credential=TurnCredential(kind=None))
+        assert not {"ANTHROPIC_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN"} & env.keys()

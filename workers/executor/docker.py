@@ -346,8 +346,10 @@ class DockerExecutor(Executor):
                 time.sleep(0.1)
 
     def _install_credentials(self, container: Any) -> None:
+        """The operator's shared OAuth credentials file, only while the shared fallback is on
+        (every tenant's code could read it: tenants' own credentials go in the exec env)."""
         source = self.settings.claude_credentials_file
-        if source is None:
+        if source is None or not self.settings.uses_shared_credential:
             return
         data = source.read_bytes()
         buf = io.BytesIO()

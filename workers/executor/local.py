@@ -157,9 +157,12 @@ class LocalExecutor(Executor):
         return None
 
     def _install_credentials(self, config: Path) -> None:
+        """The shared OAuth credentials file, only while the shared fallback is on."""
         source = self.settings.claude_credentials_file
         target = config / ".credentials.json"
-        if source is not None and not target.exists():
+        if not self.settings.uses_shared_credential:
+            target.unlink(missing_ok=True)
+        elif source is not None and not target.exists():
             shutil.copyfile(source, target)
             target.chmod(0o600)
 

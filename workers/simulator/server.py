@@ -45,6 +45,19 @@ def _authorized(request: Request) -> bool:
     return bool(request.headers.get("x-api-key")) or auth.lower().startswith("bearer ")
 
 
+def credential_seen(request: Request) -> dict[str, str] | None:
+    """Which credential a request carried, for tests: its header, a hash and its last 4
+    characters, never the value (the served log is readable by any local process)."""
+    value, header = request.headers.get("x-api-key"), "x-api-key"
+    if not value:
+        auth, header = request.headers.get("authorization", ""), "authorization"
+        value = auth[7:] if auth.lower().startswith("bearer ") else ""
+    if not value:
+        return None
+    return {"header": header, "sha256": hashlib.sha256(value.encode()).hexdigest()[:16],
+            "last4": value[-4:]}
+
+
 def _error(
     status: int, message: str | None = None, headers: dict[str, str] | None = None
 ) -> Response:
@@ -154,6 +167,7 @@ def _record(state: SimState, plan: Plan, model: str, stream: bool,
         "stream": stream, "midfail": plan.midfail, "error_status": plan.error_status,
         "usage": plan.usage, "session_id": request.headers.get(SESSION_HEADER),
         "agent_id": request.headers.get(AGENT_HEADER),
+        "credential": credential_seen(request),
         "billed_usage": None, "billed_usd": 0.0 if plan.error_status else None,
         "priced": True,
     }

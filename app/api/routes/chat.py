@@ -13,7 +13,7 @@ router = APIRouter(prefix="/api/projects", tags=["chat"])
 
 
 @router.post("/{project_id}/chat", status_code=202, response_model=ChatAccepted,
-             responses=errors(404, 422, 429))
+             responses=errors(404, 409, 422, 429))
 async def post_chat(
     project_id: str, body: ChatCreate, request: Request, principal: PrincipalDep,
     turns: TurnsDep,

@@ -5,6 +5,35 @@
  */
 
 export interface paths {
+    "/api/credentials/claude": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Claude Credential
+         * @description Whether a Claude credential is linked: its kind and last 4 characters, never the value.
+         */
+        get: operations["get_claude_credential_api_credentials_claude_get"];
+        /**
+         * Put Claude Credential
+         * @description Link (or replace) the tenant's Claude credential; stored encrypted, used only for
+         *     this tenant's turns.
+         */
+        put: operations["put_claude_credential_api_credentials_claude_put"];
+        post?: never;
+        /**
+         * Delete Claude Credential
+         * @description Remove the tenant's Claude credential (404 if none is linked).
+         */
+        delete: operations["delete_claude_credential_api_credentials_claude_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/jobs/{job_id}": {
         parameters: {
             query?: never;
@@ -500,6 +529,53 @@ export interface components {
          * @enum {string}
          */
         Context: "analysis" | "conversion" | "review";
+        /**
+         * CredentialKind
+         * @description What a tenant links: `claude setup-token`'s subscription token, or an API key.
+         * @enum {string}
+         */
+        CredentialKind: "oauth_token" | "api_key";
+        /**
+         * CredentialPublic
+         * @description Whether the tenant linked a Claude credential; never the value.
+         */
+        CredentialPublic: {
+            kind?: components["schemas"]["CredentialKind"] | null;
+            /**
+             * Last4
+             * @description its last 4 characters, as `…abcd`
+             */
+            last4?: string | null;
+            /**
+             * Readable
+             * @description false: stored under a key the service no longer has; link it again
+             * @default true
+             */
+            readable: boolean;
+            /** Set */
+            set: boolean;
+            /**
+             * Shared Fallback
+             * @description whether turns run on the operator's shared credential while none is linked
+             */
+            shared_fallback: boolean;
+            /** Updated At */
+            updated_at?: string | null;
+        };
+        /**
+         * CredentialSet
+         * @description A Claude credential to link: `claude setup-token`'s token, or an API key.
+         */
+        CredentialSet: {
+            /** @description oauth_token (from `claude setup-token`, sent as CLAUDE_CODE_OAUTH_TOKEN) or api_key (ANTHROPIC_API_KEY) */
+            kind: components["schemas"]["CredentialKind"];
+            /**
+             * Value
+             * Format: password
+             * @description the token or key; never returned
+             */
+            value: string;
+        };
         /** DeliveryAttempt */
         DeliveryAttempt: {
             /**
@@ -540,7 +616,7 @@ export interface components {
          * ErrorCode
          * @enum {string}
          */
-        ErrorCode: "input_blocked" | "limit_exceeded" | "not_found" | "bad_request" | "unauthorized" | "executor_failed" | "claude_error" | "worker_lost" | "worker_shutdown" | "timeout" | "conflict" | "unavailable" | "internal";
+        ErrorCode: "input_blocked" | "limit_exceeded" | "not_found" | "bad_request" | "unauthorized" | "executor_failed" | "claude_error" | "worker_lost" | "worker_shutdown" | "timeout" | "conflict" | "unavailable" | "internal" | "no_credentials";
         /** FileContent */
         FileContent: {
             /**
@@ -1242,6 +1318,140 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    get_claude_credential_api_credentials_claude_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CredentialPublic"];
+                };
+            };
+            /** @description Malformed request (`bad_request`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or invalid bearer token (`unauthorized`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    put_claude_credential_api_credentials_claude_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CredentialSet"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CredentialPublic"];
+                };
+            };
+            /** @description Malformed request (`bad_request`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or invalid bearer token (`unauthorized`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_claude_credential_api_credentials_claude_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request (`bad_request`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or invalid bearer token (`unauthorized`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found, or not the caller's tenant (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     get_job_api_jobs__job_id__get: {
         parameters: {
             query?: never;
@@ -1405,7 +1615,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not in the current state (`conflict`: e.g. a turn of the project is running) */
+            /** @description Not in the current state (`conflict`: e.g. a turn of the project is running; `no_credentials`: no Claude credential linked and no shared fallback) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1543,7 +1753,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not in the current state (`conflict`: e.g. a turn of the project is running) */
+            /** @description Not in the current state (`conflict`: e.g. a turn of the project is running; `no_credentials`: no Claude credential linked and no shared fallback) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1878,6 +2088,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Not in the current state (`conflict`: e.g. a turn of the project is running; `no_credentials`: no Claude credential linked and no shared fallback) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Blocked by the guardrail (`input_blocked`) */
             422: {
                 headers: {
@@ -2027,7 +2246,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not in the current state (`conflict`: e.g. a turn of the project is running) */
+            /** @description Not in the current state (`conflict`: e.g. a turn of the project is running; `no_credentials`: no Claude credential linked and no shared fallback) */
             409: {
                 headers: {
                     [name: string]: unknown;

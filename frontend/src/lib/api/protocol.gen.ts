@@ -27,7 +27,8 @@ export type ErrorCode =
   | "timeout"
   | "conflict"
   | "unavailable"
-  | "internal";
+  | "internal"
+  | "no_credentials";
 export type ClientFrame = MessageFrame | CancelFrame | ResumeFrame | PingFrame;
 /**
  * What a turn is for; it decides Claude's tools and the queue.
