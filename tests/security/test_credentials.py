@@ -313,7 +313,7 @@ async def test_a_tenants_container_holds_only_its_own_credential(
     assert (await api.link(b, "oauth_token", keys[b])).status_code == 200
     jobs = {}
     for tenant in (a, b):
-        accepted = await api.chat(tenant, "tell me slowly #sim:slow")
+        accepted = await api.chat(tenant, "a long answer #sim:slow")
         assert accepted.status_code == 202, accepted.text
         jobs[tenant] = accepted.json()["job_id"]
     for tenant, other in ((a, b), (b, a)):
@@ -341,14 +341,14 @@ async def test_the_local_executor_gives_a_turn_only_its_tenants_credential(
     redis = Redis.from_url(isolated_redis_url)
     try:
         session = await new_session(tenant_id)
-        job = await queue_turn(isolated.settings, redis, session, "slowly #sim:slow")
+        job = await queue_turn(isolated.settings, redis, session, "a long answer #sim:slow")
         pid_file = Path(backend.settings.data_dir) / "run" / f"{job.id}.pid"
         await _running_job(redis, str(job.id))
         environ = (Path("/proc") / pid_file.read_text().strip() / "environ").read_bytes()
         variables = dict(v.split(b"=", 1) for v in environ.split(b"\0") if b"=" in v)
         assert variables[b"ANTHROPIC_API_KEY"] == key.encode()
         assert SHARED_KEY.encode() not in environ
-        assert not [k for k in variables if k.startswith(b"WX_")]
+        assert [k for k in variables if k.startswith(b"WX_")] == [b"WX_JOB_ID"]
         assert b"CLAUDE_CODE_OAUTH_TOKEN" not in variables
         frames = await frames_until_terminal(redis, str(job.id), timeout=90)
     finally:
