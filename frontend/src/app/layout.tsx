@@ -19,6 +19,7 @@ export default function RootLayout({ children }: { children: ReactNode }) {
           </Link>
           <nav>
             <Link href="/">Projects</Link>
+            <Link href="/settings">Settings</Link>
             <SignOut />
           </nav>
         </header>

@@ -1,4 +1,6 @@
-/** A clear message for an error code (see lib/errors.ts). */
+/** A clear message for an error code (see lib/errors.ts), with where to fix it. */
+import Link from "next/link";
+
 import type { UiError } from "@/lib/errors";
 
 export function ErrorBanner({ error, onDismiss }: { error: UiError; onDismiss?: () => void }) {
@@ -6,6 +8,11 @@ export function ErrorBanner({ error, onDismiss }: { error: UiError; onDismiss?: 
     <div className="error-banner" role="alert" data-testid="error-message" data-code={error.code}>
       <strong>{error.title}</strong>
       <span>{error.detail}</span>
+      {error.action && (
+        <Link href={error.action.href} data-testid="error-action">
+          {error.action.label}
+        </Link>
+      )}
       {onDismiss && (
         <button type="button" className="link-button" onClick={onDismiss}>
           Dismiss

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 
 import { describeError, describeReset } from "./errors";
 
-const CODES = ["input_blocked", "limit_exceeded", "claude_error", "timeout", "worker_lost", "executor_failed", "not_found", "bad_request", "unauthorized"];
+const CODES = ["input_blocked", "limit_exceeded", "claude_error", "timeout", "worker_lost", "executor_failed", "not_found", "bad_request", "unauthorized", "no_credentials"];
 
 describe("describeError", () => {
   it("has its own title for every stable code", () => {
@@ -17,6 +17,13 @@ describe("describeError", () => {
     expect(ui.detail).toContain("tokens per day");
     expect(ui.detail).toContain("resets in 5 min");
     expect(describeReset({ resets_at: now / 1000 + 7200 }, now)).toBe("at 14:00 UTC");
+  });
+
+  it("sends a tenant without a credential to the settings page", () => {
+    const ui = describeError("no_credentials", "No Claude credential is linked to this account");
+    expect(ui.action).toEqual({ href: "/settings", label: "Open Settings" });
+    expect(ui.retryable).toBe(false);
+    expect(describeError("timeout").action).toBeUndefined();
   });
 
   it("does not echo the guardrail's message for a blocked input", () => {

@@ -7,6 +7,8 @@ export interface UiError {
   detail: string;
   /** Whether sending again later may work. */
   retryable: boolean;
+  /** Where the person can fix it. */
+  action?: { href: string; label: string };
 }
 
 const TEXT: Record<ErrorCode, Omit<UiError, "code" | "detail"> & { detail: string }> = {
@@ -55,6 +57,12 @@ const TEXT: Record<ErrorCode, Omit<UiError, "code" | "detail"> & { detail: strin
   },
   unavailable: { title: "Service unavailable", detail: "A backend service is unavailable.", retryable: true },
   internal: { title: "Internal error", detail: "Something went wrong on the server.", retryable: true },
+  no_credentials: {
+    title: "No Claude credential",
+    detail: "Link your Claude subscription token (claude setup-token) or API key in Settings, then send the message again.",
+    retryable: false,
+    action: { href: "/settings", label: "Open Settings" },
+  },
 };
 
 /** "in 3 min", "at 14:05" — when a limit resets, from seconds-from-now or a unix time. */
@@ -88,8 +96,8 @@ export function describeError(
     const what = typeof details.limit === "string" ? ` (${details.limit.replace(/_/g, " ")})` : "";
     detail = `${base.detail.replace(/\.$/, "")}${what}.${reset ? ` It resets ${reset}.` : ""}`;
   }
-  if (message && message !== detail && code !== "input_blocked" && code !== "internal") {
+  if (message && message !== detail && !["input_blocked", "internal", "no_credentials"].includes(code)) {
     detail = `${detail} ${message}`;
   }
-  return { code, title: base.title, detail, retryable: base.retryable };
+  return { code, title: base.title, detail, retryable: base.retryable, ...(base.action ? { action: base.action } : {}) };
 }

@@ -19,6 +19,7 @@ export type FileContent = Schemas["FileContent"];
 export type TurnChanges = Schemas["TurnChanges"];
 export type FileDiff = Schemas["FileDiff"];
 export type RevertResult = Schemas["RevertResult"];
+export type Credential = Schemas["CredentialPublic"];
 
 /** What openapi-fetch resolves to: the success body or the error body, and the response. */
 interface Outcome<Data, Err> {
@@ -74,6 +75,21 @@ export function createApi({ baseUrl = "", fetch }: ApiOptions = {}) {
       unwrap(client.GET("/api/projects/{project_id}/files/{path}", { params: { path: { project_id: projectId, path } } })),
     jobChanges: (jobId: string) => unwrap(client.GET("/api/jobs/{job_id}/changes", { params: { path: { job_id: jobId } } })),
     revertJob: (jobId: string) => unwrap(client.POST("/api/jobs/{job_id}/revert", { params: { path: { job_id: jobId } } })),
+    /** The tenant's own Claude credential: whether one is linked (never its value), link, remove. */
+    getCredential: () => unwrap(client.GET("/api/credentials/claude")),
+    setCredential: (kind: Schemas["CredentialKind"], value: string) =>
+      unwrap(client.PUT("/api/credentials/claude", { body: { kind, value } })),
+    /** Resolves once none is linked (a 404: there was none). */
+    deleteCredential: async (): Promise<void> => {
+      let outcome: Outcome<unknown, unknown>;
+      try {
+        outcome = await client.DELETE("/api/credentials/claude");
+      } catch (error) {
+        throw networkError(error);
+      }
+      const { response, error } = outcome;
+      if (!response.ok && response.status !== 404) throw apiErrorFrom(response, error);
+    },
   };
 }
 

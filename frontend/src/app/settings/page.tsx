@@ -1,0 +1,5 @@
+import { CredentialSettings } from "@/components/credential-settings";
+
+export default function SettingsPage() {
+  return <CredentialSettings />;
+}
