@@ -20,6 +20,7 @@ import orjson
 import pytest
 from pymongo import MongoClient
 from redis.asyncio import Redis
+from websockets.asyncio.client import connect
 
 from app.events import read_events
 from app.models import Job
@@ -104,10 +105,22 @@ def _sim_requests(sim_url: str, claude_session_id: str) -> list[dict[str, Any]]:
     return list(served)
 
 
-async def _turn_credentials(redis: Redis, sim_url: str, job_id: str) -> set[tuple[str, str]]:
-    """(header, hash) of every credential the turn's API requests carried."""
+def _assert_nowhere_in_logs(artifacts_dir: Path, *secrets_: str) -> None:
+    """No log of the stack (API, workers, simulator) holds a secret, nor its first half."""
+    for log in (artifacts_dir / "logs").glob("*.log"):
+        text = log.read_text(errors="replace")
+        for secret in secrets_:
+            assert secret[: len(secret) // 2] not in text, f"{log.name} holds a credential"
+
+
+async def _turn_credentials(redis: Redis, sim_url: str, job_id: str,
+                            *secrets_: str) -> set[tuple[str, str]]:
+    """(header, hash) of every credential the turn's API requests carried; no frame of the
+    turn holds any of `secrets_`."""
     frames = await frames_until_terminal(redis, job_id, timeout=90)
     assert frames[-1]["type"] == "session_end", frames[-1]
+    text = orjson.dumps(frames).decode()
+    assert not [s for s in secrets_ if s in text or s[-12:] in text]
     started = next(f for f in frames if f["type"] == "job_started")
     return {(r["credential"]["header"], r["credential"]["sha256"])
             for r in _sim_requests(sim_url, started["claude_session_id"])}
@@ -199,7 +212,8 @@ async def test_another_tenant_can_neither_read_nor_change_it(
 
 
 async def test_each_turn_runs_with_its_own_tenants_credential(
-    api: Api, celery_worker: Worker, backend_redis: Redis, sim_url: str, tenant_id: str
+    api: Api, celery_worker: Worker, backend_redis: Redis, sim_url: str, tenant_id: str,
+    artifacts_dir: Path,
 ) -> None:
     """A's turn carries A's key, B's turn B's subscription token, C (none) the fallback."""
     a, b, c = tenant_id, f"{tenant_id}b", f"{tenant_id}c"
@@ -208,11 +222,12 @@ async def test_each_turn_runs_with_its_own_tenants_credential(
     assert (await api.link(b, "oauth_token", token)).status_code == 200
     accepted = await asyncio.gather(*(api.chat(t, "hello #sim:text") for t in (a, b, c)))
     assert [r.status_code for r in accepted] == [202, 202, 202], [r.text for r in accepted]
-    seen = await asyncio.gather(*(_turn_credentials(backend_redis, sim_url, r.json()["job_id"])
-                                  for r in accepted))
+    seen = await asyncio.gather(*(_turn_credentials(backend_redis, sim_url, r.json()["job_id"],
+                                                    key, token) for r in accepted))
     assert seen[0] == {("x-api-key", _sha(key))}
     assert seen[1] == {("authorization", _sha(token))}
     assert seen[2] == {("x-api-key", _sha(SHARED_KEY))}
+    _assert_nowhere_in_logs(artifacts_dir, key, token)
 
 
 async def test_without_the_fallback_a_tenant_with_no_credential_is_refused_at_admission(
@@ -224,6 +239,17 @@ async def test_without_the_fallback_a_tenant_with_no_credential_is_refused_at_ad
     assert (refused.status_code, refused.json()["code"]) == (409, "no_credentials")
     assert "/settings" in refused.json()["message"]
     assert await Job.find(Job.tenant_id == tenant_id).count() == 0  # nothing queued
+
+    async with strict_api.client(tenant_id) as client:
+        project_id = (await client.post("/api/projects", json={"name": "p"})).json()["id"]
+    ws_url = f"{strict_api.base_url.replace('http://', 'ws://')}/ws/chat/{project_id}"
+    async with connect(ws_url, subprotocols=[  # type: ignore[list-item]
+            "bearer", strict_api.make_token(tenant_id)]) as ws:
+        await ws.send(orjson.dumps({"type": "message", "content": "hello #sim:text"}).decode())
+        frame = orjson.loads(await asyncio.wait_for(ws.recv(), 20))
+        assert (frame["type"], frame["code"]) == ("error", "no_credentials")
+        await ws.send(orjson.dumps({"type": "ping"}).decode())  # the socket stays open
+        assert orjson.loads(await asyncio.wait_for(ws.recv(), 20))["type"] == "pong"
 
     key = _api_key()
     assert (await strict_api.link(tenant_id, "api_key", key)).status_code == 200
@@ -302,7 +328,7 @@ async def _running_job(redis: Redis, job_id: str) -> None:
 
 
 async def test_a_tenants_container_holds_only_its_own_credential(
-    api: Api, celery_worker: Worker, backend_redis: Redis, tenant_id: str
+    api: Api, celery_worker: Worker, backend_redis: Redis, tenant_id: str, sim_url: str
 ) -> None:
     """During concurrent slow turns of A and B, read /proc/*/environ in each container as
     the tenant's user: its own credential is there (the honest limit), the other tenant's
@@ -324,8 +350,7 @@ async def test_a_tenants_container_holds_only_its_own_credential(
         assert keys[other] not in everything
         assert SHARED_KEY not in everything
     for job_id in jobs.values():
-        frames = await frames_until_terminal(backend_redis, job_id, timeout=90)
-        assert frames[-1]["type"] == "session_end", frames[-1]
+        await _turn_credentials(backend_redis, sim_url, job_id, *keys.values())
 
 
 async def test_the_local_executor_gives_a_turn_only_its_tenants_credential(
