@@ -228,7 +228,8 @@ class _TurnRun:
         return RunSpec(tenant_id=self.job.tenant_id, project_id=str(self.job.project_id),
                        argv=build_cli_command(opts),
                        env=build_cli_env(self.settings, credential=self.credential),
-                       job_id=self.job_id)
+                       job_id=self.job_id,
+                       shared_credentials_file=self.credential.shared_file)
 
     async def _pump(self, execution: Execution) -> ExitStatus:
         reader = asyncio.create_task(self._read(execution))

@@ -309,20 +309,33 @@ async def test_workdir_and_environment(harness: Harness, project: str) -> None:
     assert not any(t.startswith("PYTEST_CURRENT_TEST=") for t in text)
 
 
-async def test_credentials_file_copied_to_config_dir(
+async def test_credentials_file_only_in_runs_that_use_it(
     harness: Harness, project: str, tmp_path: Path
 ) -> None:
+    """The operator's shared credentials file is in the config dir for a run on the shared
+    fallback, and gone for a run with the tenant's own credential (its code could read it)."""
     creds = tmp_path / "creds.json"
     creds.write_text('{"claudeAiOauth": {"accessToken": "x"}}')
     ex = harness.make(claude_credentials_file=creds)
-    tenant = f"{TENANT}c"  # a new tenant: credentials are installed with its sandbox
-    script = 'stat -c "%u %a" "$CLAUDE_CONFIG_DIR/.credentials.json"; ' \
-             'cat "$CLAUDE_CONFIG_DIR/.credentials.json"'
-    run = await _collect(await ex.start(RunSpec(tenant, project, ["sh", "-c", script])))
-    owner, mode = run.lines[0].decode().split()
-    assert mode == "600" and run.lines[1] == creds.read_bytes()
+    tenant = f"{TENANT}c"
+    script = 'f="$CLAUDE_CONFIG_DIR/.credentials.json"; [ -e "$f" ] || { echo absent; exit; }; ' \
+             'stat -c "%u %a" "$f"; cat "$f"'
+
+    async def run(shared: bool) -> Run:
+        return await _collect(await ex.start(RunSpec(tenant, project, ["sh", "-c", script],
+                                                     shared_credentials_file=shared)))
+
+    first = await run(True)
+    owner, mode = first.lines[0].decode().split()
+    assert mode == "600" and first.lines[1] == creds.read_bytes()
     if harness.kind == "docker":
         assert owner == "1000"
+    assert (await run(False)).lines == [b"absent"]
+    assert (await run(True)).lines[1] == creds.read_bytes()
+    # another worker process, which has not seen the container (its file is there)
+    fresh = harness.make(claude_credentials_file=creds)
+    execution = await fresh.start(RunSpec(tenant, project, ["sh", "-c", script]))
+    assert (await _collect(execution)).lines == [b"absent"]
 
 
 @pytest.mark.parametrize(

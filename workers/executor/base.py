@@ -33,6 +33,10 @@ class RunSpec:
     argv: list[str]
     env: Mapping[str, str] = field(default_factory=dict, repr=False)
     job_id: str = ""
+    # The run uses the operator's shared OAuth credentials file (settings
+    # claude_credentials_file): it is put in the sandbox's config dir, and taken out of it
+    # for every other run, so a tenant with its own credential never holds the shared one.
+    shared_credentials_file: bool = False
 
 
 @dataclass(frozen=True)

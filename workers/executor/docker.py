@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 from app.errors import AppError, ExecutorFailed, NotFound
 from app.settings import Settings
 from app.tarstream import CHUNK_BYTES
-from workers.executor._docker_exec import DockerExecution, run_to_end, wrap_argv
+from workers.executor._docker_exec import DockerExecution, exec_output, run_to_end, wrap_argv
 from workers.executor._docker_maint import reap_container, stop_if_idle
 from workers.executor._naming import (
     CONFIG_DIR_IN_CONTAINER,
@@ -52,6 +52,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 _TMPFS = "rw,nosuid,nodev,size=1g,mode=1777"
+SHARED_CREDENTIALS_IN_CONTAINER = f"{CONFIG_DIR_IN_CONTAINER}/.credentials.json"
 
 
 def make_docker_client(settings: Settings, *, pool_size: int = 10) -> Any:
@@ -78,6 +79,7 @@ class DockerExecutor(Executor):
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="wx-docker")
         self._known: dict[str, str] = {}  # tenant -> id of its container, last seen running
         self._locks: dict[str, threading.Lock] = {}  # tenant -> held while making its container
+        self._shared_file: dict[str, bool] = {}  # container id -> holds the shared credentials
 
     @property
     def client(self) -> Any:
@@ -114,14 +116,16 @@ class DockerExecutor(Executor):
         argv = wrap_argv(job_id, workdir, spec.argv)
         container_id = await self._run(self._container_of, spec.tenant_id)
         try:
-            exec_id, sock = await self._run(self._start_exec, container_id, argv, env)
+            exec_id, sock = await self._run(self._start_exec, container_id, argv, env,
+                                            spec.shared_credentials_file)
         except Exception as exc:
             if not _container_gone(exc):
                 raise ExecutorFailed(f"cannot start the command: {exc}") from exc
             # Stopped, killed or removed since the last run (or dockerd restarted): again.
             self._known.pop(spec.tenant_id, None)
             container_id = await self._run(self._container_of, spec.tenant_id)
-            exec_id, sock = await self._run(self._start_exec, container_id, argv, env)
+            exec_id, sock = await self._run(self._start_exec, container_id, argv, env,
+                                            spec.shared_credentials_file)
         execution = DockerExecution(self.client.api, container_id, exec_id, job_id,
                                     self.settings, self._pool)
         execution.begin(sock)
@@ -275,8 +279,9 @@ class DockerExecutor(Executor):
         return reaped
 
     def _start_exec(
-        self, container_id: str, cmd: list[str], env: dict[str, str]
+        self, container_id: str, cmd: list[str], env: dict[str, str], shared_file: bool
     ) -> tuple[str, Any]:
+        self._place_shared_file(container_id, shared_file)
         api = self.client.api
         exec_id = api.exec_create(
             container_id, cmd, stdout=True, stderr=True, stdin=False, tty=False,
@@ -328,7 +333,6 @@ class DockerExecutor(Executor):
                 raise ExecutorFailed(f"cannot create the tenant container: {exc}") from exc
             return self._created_elsewhere(tenant_id)
         log.info("created tenant container %s", container.name)
-        self._install_credentials(container)
         return container
 
     def _created_elsewhere(self, tenant_id: str) -> Any:
@@ -345,13 +349,23 @@ class DockerExecutor(Executor):
                     raise
                 time.sleep(0.1)
 
-    def _install_credentials(self, container: Any) -> None:
-        """The operator's shared OAuth credentials file, only while the shared fallback is on
-        (every tenant's code could read it: tenants' own credentials go in the exec env)."""
+    def _place_shared_file(self, container_id: str, wanted: bool) -> None:
+        """The operator's shared OAuth credentials file in the container's config dir only
+        for a run that uses it (the shared fallback): any tenant code there can read it."""
         source = self.settings.claude_credentials_file
-        if source is None or not self.settings.uses_shared_credential:
+        if source is None or self._shared_file.get(container_id) is wanted:
             return
-        data = source.read_bytes()
+        if wanted:
+            self._install_credentials(container_id, source.read_bytes())
+        else:
+            code, out = exec_output(self.client.api, container_id,
+                                    ["/bin/sh", "-c", 'rm -f "$1"', "wx-rm",
+                                     SHARED_CREDENTIALS_IN_CONTAINER])
+            if code != 0:
+                raise ExecutorFailed(f"cannot clear the shared credentials: {out[-300:]!r}")
+        self._shared_file[container_id] = wanted
+
+    def _install_credentials(self, container_id: str, data: bytes) -> None:
         buf = io.BytesIO()
         with tarfile.open(fileobj=buf, mode="w") as tar:
             folder = tarfile.TarInfo(".claude")
@@ -360,7 +374,7 @@ class DockerExecutor(Executor):
             info = tarfile.TarInfo(".claude/.credentials.json")
             info.size, info.mode, info.uid, info.gid = len(data), 0o600, 1000, 1000
             tar.addfile(info, io.BytesIO(data))
-        if not container.put_archive(HOME_IN_CONTAINER, buf.getvalue()):
+        if not self.client.api.put_archive(container_id, HOME_IN_CONTAINER, buf.getvalue()):
             raise ExecutorFailed("cannot copy the claude credentials into the tenant container")
 
 

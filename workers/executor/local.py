@@ -71,7 +71,7 @@ class LocalExecutor(Executor):
         cwd.mkdir(parents=True, exist_ok=True)
         config.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        self._install_credentials(config)
+        self._place_shared_file(config, spec.shared_credentials_file)
         env = {**_BASE_ENV, "HOME": str(config), **spec.env, "CLAUDE_CONFIG_DIR": str(config),
                "WX_JOB_ID": job_id}
         try:
@@ -156,13 +156,13 @@ class LocalExecutor(Executor):
     async def close(self) -> None:
         return None
 
-    def _install_credentials(self, config: Path) -> None:
-        """The shared OAuth credentials file, only while the shared fallback is on."""
+    def _place_shared_file(self, config: Path, wanted: bool) -> None:
+        """The operator's shared OAuth credentials file, only for a run that uses it."""
         source = self.settings.claude_credentials_file
         target = config / ".credentials.json"
-        if not self.settings.uses_shared_credential:
+        if not wanted or source is None:
             target.unlink(missing_ok=True)
-        elif source is not None and not target.exists():
+        elif not target.exists():
             shutil.copyfile(source, target)
             target.chmod(0o600)
 
