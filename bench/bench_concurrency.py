@@ -11,7 +11,7 @@ also given as a ratio to the pipe's, measured in the same run.
 
 Run (it starts and stops its own stack on spare ports):
     .venv/bin/python bench/bench_concurrency.py [--k 1,10,50,100] [--docker-k 1,10,50]
-Writes bench/results/concurrency.json and concurrency.png."""
+Writes bench/results/concurrency.json, concurrency.png and concurrency.md (the README's table)."""
 
 from __future__ import annotations
 
@@ -394,6 +394,30 @@ def plot(report: dict[str, Any], out: Path) -> None:
     fig.savefig(out, dpi=110)
 
 
+def markdown_table(report: dict[str, Any]) -> str:
+    """The README's table: each K's runner figures, the pipe's beside them, and the ratios."""
+    lines = [
+        "| executor | K | wall s (pipe) | ratio | first chunk p50 ms (pipe) | added ms "
+        "| first chunk p99 ms | frames/s (pipe) | ratio | frame p50 added ms "
+        "| frame p99 added ms | lost | dispatch p50 ms | worker RSS/turn KB |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for run in report["runs"]:
+        for row in run["rows"]:
+            r, p, x = row["runner"], row["pipe"], row["ratios"]
+            lines.append(
+                f"| {run['executor']} | {row['k']} | {r['wall_s']:.2f} ({p['wall_s']:.2f}) "
+                f"| {x['wall']:.2f} | {r['first_chunk_p50_ms']:.0f} ({p['first_chunk_p50_ms']:.0f})"
+                f" | {x['first_chunk_p50_added_ms']:+.0f} | {r['first_chunk_p99_ms']:.0f} "
+                f"| {r['frames_per_s']:.0f} ({p['frames_per_s']:.0f}) | {x['frames_per_s']:.2f} "
+                f"| {x['frame_p50_added_ms']:+.1f} | {x['frame_p99_added_ms']:+.1f} "
+                f"| {r['stamps_lost']} | {r['dispatch_p50_ms']:.0f} | {r['rss_per_turn_kb']:.0f} |")
+    sockets = ", ".join(
+        f"{run['executor']} {run['api_rss_per_idle_socket_kb']:.1f} KB "
+        f"(pipe {run['pipe_rss_per_idle_socket_kb']:.1f} KB)" for run in report["runs"])
+    return "\n".join(lines) + f"\n\nAPI RSS per idle socket: {sockets}.\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -428,7 +452,9 @@ def main() -> None:
                 docker_extra(root / "docker-image"))))
     (out / "concurrency.json").write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2))
     plot(report, out / "concurrency.png")
-    print(f"wrote {out / 'concurrency.json'} and {out / 'concurrency.png'}")
+    (out / "concurrency.md").write_text(markdown_table(report))
+    print(markdown_table(report))
+    print(f"wrote concurrency.json, concurrency.png and concurrency.md in {out}")
 
 
 if __name__ == "__main__":
