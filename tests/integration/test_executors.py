@@ -234,12 +234,20 @@ async def _sh(h: Harness, project: str, script: str, executor: Executor | None =
     return await _collect(execution)
 
 
+def claude_options(executor: Executor, project: str, prompt: str, *, tenant: str = TENANT,
+                   **fields: Any) -> ClaudeCommandOptions:
+    """A turn's options with the paths the executor's command sees."""
+    return ClaudeCommandOptions(prompt=prompt, workdir=executor.workdir(tenant, project),
+                                config_dir=executor.config_dir(tenant),
+                                claude_bin=executor.claude_bin, **fields)
+
+
 async def _claude(
     h: Harness, project: str, prompt: str, *, context: str = "analysis",
     resume: str | None = None, job_id: str = "", **collect: Any,
 ) -> tuple[Run, Execution]:
-    opts = ClaudeCommandOptions(prompt=prompt, context=context,  # type: ignore[arg-type]
-                                resume_session_id=resume, claude_bin=h.executor.claude_bin)
+    opts = claude_options(h.executor, project, prompt, context=context,
+                          resume_session_id=resume)
     spec = RunSpec(TENANT, project, build_cli_command(opts), env=build_cli_env(h.settings),
                    job_id=job_id or uuid.uuid4().hex)
     execution = await h.executor.start(spec)
@@ -435,7 +443,7 @@ async def _claude_cancellable(h: Harness, project: str) -> tuple[Run, Execution]
     async def cancel() -> None:
         await holder["execution"].interrupt()
 
-    opts = ClaudeCommandOptions(prompt="stream slowly #sim:slow", claude_bin=h.executor.claude_bin)
+    opts = claude_options(h.executor, project, "stream slowly #sim:slow")
     spec = RunSpec(TENANT, project, build_cli_command(opts), env=build_cli_env(h.settings),
                    job_id=uuid.uuid4().hex)
     execution = holder["execution"] = await h.executor.start(spec)
@@ -449,8 +457,7 @@ async def test_claude_killed_mid_stream_has_no_result(harness: Harness, project:
     async def kill() -> None:
         await asyncio.to_thread(harness.hard_kill, holder["execution"], job_id)
 
-    opts = ClaudeCommandOptions(prompt="stream slowly #sim:slow",
-                                claude_bin=harness.executor.claude_bin)
+    opts = claude_options(harness.executor, project, "stream slowly #sim:slow")
     spec = RunSpec(TENANT, project, build_cli_command(opts),
                    env=build_cli_env(harness.settings), job_id=job_id)
     execution = holder["execution"] = await harness.executor.start(spec)
