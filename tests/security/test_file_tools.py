@@ -7,16 +7,27 @@ tool_result, and no secret placed outside the workspace shows in any line Claude
 
 from __future__ import annotations
 
+import codecs
 import re
 import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import bson
+import httpx
 import orjson
 import pytest
+from pymongo import MongoClient
+from redis.asyncio import Redis
 
+from app.settings import Settings
+from tests.helpers import free_port, start_api_server, start_redis_server
 from tests.integration import test_executors as conformance
+from tests.integration.conftest import Backend, Worker
 from tests.integration.test_executors import TENANT, Harness, Run, _collect, claude_options
+from tests.integration.turn_helpers import frames_until_terminal
 from workers.cli_command import build_cli_command, build_cli_env
 from workers.executor.base import RunSpec
 from workers.simulator.scenarios import ESCAPE_WRITTEN
@@ -203,3 +214,111 @@ async def test_writes_confined_to_the_workspace(harness: Harness, project: str,
     written = [line.decode() for line in check.lines]
     assert written == [ESCAPE_WRITTEN, IN_WORKSPACE.replace("WORKSPACE-OK", ESCAPE_WRITTEN),
                        secrets.sibling, "1", "0"], written
+
+
+# ---------------------------------------------------------------- through the whole stack
+
+
+@dataclass
+class Stack:
+    api: str
+    backend: Backend
+
+
+@pytest.fixture(scope="module")
+def stack(backend: Backend, start_worker: Callable[..., Worker], tenant_image: str,
+          tmp_path_factory: pytest.TempPathFactory, artifacts_dir: Path) -> Iterator[Stack]:
+    """API and a Docker-executor worker on a Redis of this module's own, so that no other
+    test's worker (a local executor's, say) runs these turns."""
+    redis_proc, redis_url = start_redis_server(tmp_path_factory.mktemp("redis-ft"),
+                                               artifacts_dir / "logs" / "redis-ft.log")
+    overrides = {"redis_url": redis_url, "worker_host": f"fthost{free_port()}"}
+    own = backend.with_overrides(**overrides)
+    worker = start_worker("chat,conversions", executor="docker", **overrides)
+    api, url = start_api_server(own.env, artifacts_dir / "logs")
+    yield Stack(url, own)
+    api.stop()
+    worker.stop()
+    redis_proc.stop()
+
+
+def _plant(docker_client: Any, tenant: str, project: str, secrets: Secrets) -> None:
+    """The secrets, in the tenant's running container, as its own user would write them."""
+    container = docker_client.containers.get(f"wx-tenant-{tenant}")
+    script = f"""set -e
+        cd /workspace/{project}
+        printf '%s\\n' "$IN_WORKSPACE" > notes.md
+        printf '{{"token": "%s"}}\\n' "$CONFIG_SECRET" > "$HOME/.claude/wx-secret.json"
+        ln -sfn "$HOME/.claude/wx-secret.json" link-config.json
+        mkdir -p ../{SIBLING} && printf '%s\\n' "$SIBLING_SECRET" > ../{SIBLING}/secret.txt"""
+    result = container.exec_run(["sh", "-c", script], user="1000:1000", environment={
+        "HOME": "/home/wx", "IN_WORKSPACE": IN_WORKSPACE, "CONFIG_SECRET": secrets.config,
+        "SIBLING_SECRET": secrets.sibling})
+    assert result.exit_code == 0, result.output
+
+
+def _stored_anywhere(settings: Settings, secret: str) -> list[str]:
+    """The collections of the test database holding a document with `secret` in it."""
+    client: MongoClient[dict[str, Any]] = MongoClient(settings.mongo_url)
+    try:
+        db = client[settings.mongo_db]
+        return [name for name in db.list_collection_names()
+                if any(secret.encode() in bson.encode(doc) for doc in db[name].find())]
+    finally:
+        client.close()
+
+
+def _hidden(path: str) -> str:
+    """A probe argument the input guardrail does not read (it blocks the plain config path and
+    /proc/1/root, also in base64 or hex): the permission rules must hold where it does not
+    see, as when the model follows instructions it found in a project's file."""
+    return "rot13:" + codecs.encode(path, "rot13")
+
+
+STACK_PROBES = [
+    ("Read {cwd}/notes.md", False),
+    ("Read {cwd}/../{sibling}/secret.txt", True),
+    (f"Read {_hidden('/home/wx/.claude/wx-secret.json')}", True),
+    ("Read {cwd}/link-config.json", True),
+    (f"Grep token {_hidden('/home/wx/.claude')}", True),
+    ("Glob ** {cwd}/..", True),
+    (f"Read {_hidden('/proc/1/root/etc/passwd')}", True),
+    ("Read /etc/passwd", True),
+]
+
+
+@pytest.mark.docker
+@pytest.mark.usefixtures("clean_db")
+async def test_escapes_denied_through_the_stack(stack: Stack, make_token: Callable[[str], str],
+                                                tenant_id: str, docker_client: Any) -> None:
+    secrets = Secrets(config=f"cfg-secret-{uuid.uuid4().hex}",
+                      sibling=f"sibling-secret-{uuid.uuid4().hex}")
+    redis = Redis.from_url(stack.backend.settings.redis_url)
+    async with httpx.AsyncClient(base_url=stack.api, timeout=60, headers={
+            "Authorization": f"Bearer {make_token(tenant_id)}"}) as http:
+        project = (await http.post("/api/projects", json={"name": "ERP"})).json()["id"]
+
+        async def turn(content: str, session_id: str | None = None) -> dict[str, Any]:
+            response = await http.post(f"/api/projects/{project}/chat", json={
+                "content": content, "context": "analysis", "session_id": session_id})
+            assert response.status_code == 202, response.text
+            return dict(response.json())
+
+        first = await turn("Hello #sim:text")  # the tenant's container starts for this turn
+        await frames_until_terminal(redis, first["job_id"], timeout=120)
+        _plant(docker_client, tenant_id, project, secrets)
+        script = "\n".join(line for line, _ in STACK_PROBES).replace("{sibling}", SIBLING)
+        job = await turn("#sim:escape\n" + script, first["session_id"])
+        frames = await frames_until_terminal(redis, job["job_id"], timeout=120)
+        messages = (await http.get(f"/api/sessions/{job['session_id']}/messages")).json()
+    await redis.aclose()
+
+    assert frames[-1]["type"] == "session_end" and not frames[-1]["is_error"], frames[-1]
+    results = [f for f in frames if f["type"] == "tool_result"]
+    assert [r["is_error"] for r in results] == [denied for _, denied in STACK_PROBES], results
+    assert IN_WORKSPACE in results[0]["content"]
+    assert all(DENIED.search(r["content"]) for r in results[1:]), results
+    seen = orjson.dumps([frames, messages]).decode()
+    for secret in secrets.all():
+        assert secret not in seen, f"{secret!r} reached a client"
+        assert _stored_anywhere(stack.backend.settings, secret) == [], secret

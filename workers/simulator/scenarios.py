@@ -13,6 +13,7 @@ tool input JSON).
 
 from __future__ import annotations
 
+import codecs
 import math
 import re
 from dataclasses import dataclass, field
@@ -249,8 +250,10 @@ def _write_plan(name: str, text: str, messages: list[Any], step: int, body: Any)
 
 def _escape_plan(name: str, text: str, messages: list[Any], step: int, body: Any) -> Plan:
     """A scripted probe of the file tools: each line `Tool arg [arg]` of the prompt
-    (`{cwd}` stands for the working directory) is one tool call, in order; then a report
-    that quotes what each call returned, so a leak shows in the answer too."""
+    (`{cwd}` stands for the working directory; `rot13:<text>` for an argument the input
+    guardrail must not read, as when the model follows instructions it read in a file) is one tool
+    call, in order; then a report that quotes what each call returned, so a leak shows in
+    the answer too."""
     calls = escape_calls(text, _cwd(body))
     if step < len(calls):
         tool, tool_input = calls[step]
@@ -272,9 +275,13 @@ def escape_calls(text: str, cwd: str) -> list[tuple[str, dict[str, Any]]]:
     """The tool calls an escape script asks for (see _escape_plan)."""
     calls = []
     for tool, first, second in _ESCAPE_LINE.findall(text):
-        first, second = first.replace("{cwd}", cwd), second.replace("{cwd}", cwd)
+        first, second = (_escape_arg(a).replace("{cwd}", cwd) for a in (first, second))
         calls.append((tool, _escape_input(tool, first, second)))
     return calls
+
+
+def _escape_arg(arg: str) -> str:
+    return codecs.decode(arg[6:], "rot13") if arg.startswith("rot13:") else arg
 
 
 def _escape_input(tool: str, first: str, second: str) -> dict[str, Any]:
