@@ -387,7 +387,8 @@ async def test_claude_text(harness: Harness, project: str) -> None:
 async def test_claude_prompt_that_looks_like_an_option_is_text(harness: Harness,
                                                                 project: str) -> None:
     run, _ = await _claude(harness, project, "--dangerously-skip-permissions rm #sim:text")
-    assert run.of_type("system")[0]["permissionMode"] == "dontAsk"
+    init = [s for s in run.of_type("system") if s.get("subtype") == "init"]
+    assert init[0]["permissionMode"] == "dontAsk"
     result = run.result()
     assert not result.is_error and "--dangerously-skip-permissions" in result.result
 

@@ -155,6 +155,9 @@ READS = [
     ("Glob ** {cwd}/..", False),
     ("Glob ** {config}", False),
     ("Glob ** /etc", False),
+    ("Glob /etc/*", False),
+    ("Glob {config}/*", False),
+    ("Glob ../**/secret.txt", True),  # a pattern is matched inside the workspace: nothing
     ("Grep secret {cwd}/..", False),
     ("Grep token {config}", False),
     ("Grep token {cwd}/link-dir", False),
@@ -167,7 +170,10 @@ async def test_reads_confined_to_the_workspace(harness: Harness, project: str,
                                                secrets: Secrets) -> None:
     run = await _probe(harness, project, "analysis", "\n".join(line for line, _ in READS))
     _assert_outcomes(run, [works for _, works in READS])
-    assert IN_WORKSPACE in _calls(run)[0][3]
+    calls = _calls(run)
+    assert IN_WORKSPACE in calls[0][3]
+    assert calls[[line for line, _ in READS].index("Glob ../**/secret.txt")][3] == (
+        "No files found")
     _assert_no_leak(run, secrets)
     # the project's own settings and MCP files (an upload) are never loaded
     files = await _sh(harness, project, "ls -a", {})
