@@ -22,8 +22,6 @@ from workers.executor.base import RunSpec
 SECRET_KEY = "sk-ant-api03-SECRETKEYSECRETKEY"
 SECRET_TOKEN = "sk-ant-oat01-SECRETTOKENSECRET"
 KEY, TOKEN = SecretStr(SECRET_KEY), SecretStr(SECRET_TOKEN)
-
-
 WORKDIR, CONFIG_DIR = "/workspace/p1", "/home/wx/.claude"
 
 
@@ -33,7 +31,7 @@ def _opts(prompt: str = "hello", **kwargs: object) -> ClaudeCommandOptions:
 
 
 def _argv(**kwargs: object) -> list[str]:
-    return build_cli_command(_opts(**kwargs))
+    return build_cli_command(_opts("hello", **kwargs))
 
 
 class TestCommand:
