@@ -20,6 +20,7 @@ import re
 from typing import Any, Final
 
 from app.errors import ExecutorFailed
+from workers.workspace.space import GIT_DIRS
 
 __all__ = ["WRITE_TOOLS", "file_permissions"]
 
@@ -35,8 +36,8 @@ _PLAIN_PATH = re.compile(r"^/[A-Za-z0-9._/+@=,:-]*$")
 def file_permissions(*, workdir: str, config_dir: str, tools: tuple[str, ...],
                      extra_allow: tuple[str, ...] = ()) -> dict[str, Any]:
     """The `permissions` block of the settings a turn runs with: reads (and, when the
-    context has a write tool, edits) allowed in `workdir` alone; the config dir, the
-    system directories and the workspace's `.git` denied."""
+    context has a write tool, edits) allowed in `workdir` alone; the config dir and the
+    system directories denied, and edits of the git histories."""
     workdir, config_dir = _absolute(workdir), _absolute(config_dir)
     if _contains(config_dir, workdir) or _contains(workdir, config_dir):
         raise ExecutorFailed("the workspace and the config dir must not contain each other")
@@ -45,7 +46,9 @@ def file_permissions(*, workdir: str, config_dir: str, tools: tuple[str, ...],
         allow.append(_rule("Edit", workdir))
     denied = [config_dir, *(d for d in _SYSTEM_DIRS if not _contains(d, workdir))]
     deny = [_rule(tool, d) for d in denied for tool in ("Read", "Edit")]
-    deny.append(_rule("Edit", f"{workdir}/.git"))
+    # the runner's git history of the project (beside the projects) and an uploaded .git
+    deny += [_rule("Edit", f"{posixpath.dirname(workdir)}/{GIT_DIRS}"),
+             _rule("Edit", f"{workdir}/.git")]
     return {"allow": [*allow, *extra_allow], "deny": deny}
 
 

@@ -199,6 +199,7 @@ WRITES = [
     ("Write {cwd}/link-dir/settings.json", False),
     ("Edit {cwd}/link-config.json token", False),
     ("Write {cwd}/.git/hooks/pre-commit", False),
+    ("Write {cwd}/../.wx-git/{run}/hooks/pre-commit", False),
     ("Write {cwd}/.claude/settings.local.json", False),
     ("Write /tmp/wx-pwned-{run}.txt", False),
     ("Write /etc/wx-pwned-{run}.txt", False),
@@ -214,6 +215,7 @@ async def test_writes_confined_to_the_workspace(harness: Harness, project: str,
     check = await _sh(harness, project, """
         cat converted/out.py; head -1 notes.md; cat "../$SIB/secret.txt"
         cat "../$SIB/pwned.txt" "$CLAUDE_CONFIG_DIR/settings.json" .git/hooks/pre-commit \
+            "../.wx-git/$RUN/hooks/pre-commit" \
             "/tmp/wx-pwned-$RUN.txt" "/etc/wx-pwned-$RUN.txt" 2>/dev/null || true
         grep -c token "$CLAUDE_CONFIG_DIR/wx-secret.json"
         grep -c written .claude/settings.local.json || true""", {"SIB": SIBLING, "RUN": project})

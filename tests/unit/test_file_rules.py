@@ -45,7 +45,7 @@ def test_docker_deny_rules(context: Context) -> None:
     assert deny[:2] == ["Read(//home/wx/.claude/**)", "Edit(//home/wx/.claude/**)"]
     for directory in SYSTEM:
         assert f"Read(/{directory}/**)" in deny and f"Edit(/{directory}/**)" in deny
-    assert deny[-1] == "Edit(//workspace/p1/.git/**)"
+    assert deny[-2:] == ["Edit(//workspace/.wx-git/**)", "Edit(//workspace/p1/.git/**)"]
     assert not any(r.startswith("Read(//workspace") for r in deny)
 
 
