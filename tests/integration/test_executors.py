@@ -234,12 +234,20 @@ async def _sh(h: Harness, project: str, script: str, executor: Executor | None =
     return await _collect(execution)
 
 
+def claude_options(executor: Executor, project: str, prompt: str, *, tenant: str = TENANT,
+                   **fields: Any) -> ClaudeCommandOptions:
+    """A turn's options with the paths the executor's command sees."""
+    return ClaudeCommandOptions(prompt=prompt, workdir=executor.workdir(tenant, project),
+                                config_dir=executor.config_dir(tenant),
+                                claude_bin=executor.claude_bin, **fields)
+
+
 async def _claude(
     h: Harness, project: str, prompt: str, *, context: str = "analysis",
     resume: str | None = None, job_id: str = "", **collect: Any,
 ) -> tuple[Run, Execution]:
-    opts = ClaudeCommandOptions(prompt=prompt, context=context,  # type: ignore[arg-type]
-                                resume_session_id=resume, claude_bin=h.executor.claude_bin)
+    opts = claude_options(h.executor, project, prompt, context=context,
+                          resume_session_id=resume)
     spec = RunSpec(TENANT, project, build_cli_command(opts), env=build_cli_env(h.settings),
                    job_id=job_id or uuid.uuid4().hex)
     execution = await h.executor.start(spec)
@@ -379,7 +387,8 @@ async def test_claude_text(harness: Harness, project: str) -> None:
 async def test_claude_prompt_that_looks_like_an_option_is_text(harness: Harness,
                                                                 project: str) -> None:
     run, _ = await _claude(harness, project, "--dangerously-skip-permissions rm #sim:text")
-    assert run.of_type("system")[0]["permissionMode"] == "dontAsk"
+    init = [s for s in run.of_type("system") if s.get("subtype") == "init"]
+    assert init[0]["permissionMode"] == "dontAsk"
     result = run.result()
     assert not result.is_error and "--dangerously-skip-permissions" in result.result
 
@@ -435,7 +444,7 @@ async def _claude_cancellable(h: Harness, project: str) -> tuple[Run, Execution]
     async def cancel() -> None:
         await holder["execution"].interrupt()
 
-    opts = ClaudeCommandOptions(prompt="stream slowly #sim:slow", claude_bin=h.executor.claude_bin)
+    opts = claude_options(h.executor, project, "stream slowly #sim:slow")
     spec = RunSpec(TENANT, project, build_cli_command(opts), env=build_cli_env(h.settings),
                    job_id=uuid.uuid4().hex)
     execution = holder["execution"] = await h.executor.start(spec)
@@ -449,8 +458,7 @@ async def test_claude_killed_mid_stream_has_no_result(harness: Harness, project:
     async def kill() -> None:
         await asyncio.to_thread(harness.hard_kill, holder["execution"], job_id)
 
-    opts = ClaudeCommandOptions(prompt="stream slowly #sim:slow",
-                                claude_bin=harness.executor.claude_bin)
+    opts = claude_options(harness.executor, project, "stream slowly #sim:slow")
     spec = RunSpec(TENANT, project, build_cli_command(opts),
                    env=build_cli_env(harness.settings), job_id=job_id)
     execution = holder["execution"] = await harness.executor.start(spec)
