@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     # (host:port). `host` shares the host's network (Redis, MongoDB, the API): development only.
     container_network: str = "none"
     egress_dir: Path | None = None  # None: <data_dir>/egress
+    # The Docker volume holding egress_dir, when the worker runs in a container itself
+    # (compose): tenant containers mount it by name. None: egress_dir is bind-mounted.
+    egress_volume: str | None = None
     egress_forward_port: int = Field(default=3128, ge=1, le=65535)
     egress_allowed_hosts: list[str] = Field(default_factory=list)
     egress_connect_timeout_s: float = 10.0

@@ -207,7 +207,8 @@ async def serve(settings: Settings, *, ready: asyncio.Event | None = None) -> No
     path = settings.egress_socket
     allowed = allowed_targets(settings)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.parent.chmod(0o755)  # tenant containers (uid 1000) traverse it
+    with contextlib.suppress(PermissionError):  # not ours: its owner set it up
+        path.parent.chmod(0o755)  # tenant containers (uid 1000) traverse it
     with contextlib.suppress(FileNotFoundError):
         path.unlink()  # a socket left by a proxy that died
     proxy = _Proxy(allowed, settings.egress_connect_timeout_s)

@@ -31,14 +31,15 @@ def _socat(settings: Settings) -> str:
 
 
 def container_options(settings: Settings) -> dict[str, Any]:
-    """Options of containers.run(): the network, and with the egress proxy its mount and
-    the forwarder as the container's command (started again a second after it dies)."""
+    """Options of containers.run(): the network, and with the egress proxy its socket's
+    folder (or volume) mounted read-only and the forwarder as the container's command
+    (started again a second after it dies)."""
     if not settings.tenant_egress:
         return {"network_mode": settings.container_network}
     _check_socket_path(settings)
     return {
         "network_mode": settings.container_network,
-        "volumes": {str(settings.egress_socket.parent):
+        "volumes": {settings.egress_volume or str(settings.egress_socket.parent):
                     {"bind": EGRESS_DIR_IN_CONTAINER, "mode": "ro"}},
         "command": ["/bin/sh", "-c", f"while :; do {_socat(settings)}; sleep 1; done"],
     }
