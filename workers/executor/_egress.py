@@ -30,6 +30,12 @@ def _socat(settings: Settings) -> str:
             f"UNIX-CONNECT:{EGRESS_DIR_IN_CONTAINER}/{_SOCKET_NAME}")
 
 
+def _listening(settings: Settings) -> str:
+    """Shell test: something listens on the forwarder's 127.0.0.1 port (no connection made)."""
+    return (f"grep -q '0100007F:{settings.egress_forward_port:04X} 00000000:0000 0A' "
+            "/proc/net/tcp")
+
+
 def container_options(settings: Settings) -> dict[str, Any]:
     """Options of containers.run(): the network, and with the egress proxy its socket's
     folder (or volume) mounted read-only and the forwarder as the container's command
@@ -41,7 +47,8 @@ def container_options(settings: Settings) -> dict[str, Any]:
         "network_mode": settings.container_network,
         "volumes": {settings.egress_volume or str(settings.egress_socket.parent):
                     {"bind": EGRESS_DIR_IN_CONTAINER, "mode": "ro"}},
-        "command": ["/bin/sh", "-c", f"while :; do {_socat(settings)}; sleep 1; done"],
+        "command": ["/bin/sh", "-c",
+                    f"while :; do {_listening(settings)} || {_socat(settings)}; sleep 1; done"],
     }
 
 
@@ -50,8 +57,7 @@ def ensure_forwarder(settings: Settings) -> str:
     uid, may have killed the container's), then wait up to 2 s for it to listen."""
     if not settings.tenant_egress:
         return ""
-    listening = f"0100007F:{settings.egress_forward_port:04X} 00000000:0000 0A"
-    up = f"grep -q '{listening}' /proc/net/tcp"
+    up = _listening(settings)
     return (f"{up} || {{ setsid {_socat(settings)} </dev/null >/dev/null 2>&1 & "
             f"i=0; until {up} || [ $i -ge 40 ]; do sleep 0.05; i=$((i+1)); done; }}; ")
 
