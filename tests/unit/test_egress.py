@@ -3,10 +3,11 @@ options, and the prod refusals of unisolated executors (no I/O)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 
 from app.errors import ExecutorFailed
 from app.settings import Settings
@@ -24,7 +25,7 @@ PROD_SECRET = "a-real-secret-for-the-unit-tests-0123456789"
 
 
 def _prod(**values: Any) -> Settings:
-    return Settings(env="prod", jwt_secret=PROD_SECRET, **values)
+    return Settings(env="prod", jwt_secret=SecretStr(PROD_SECRET), **values)
 
 
 class TestAllowedTargets:
@@ -105,7 +106,7 @@ class TestParseRequestHead:
 
 class TestContainerOptions:
     def test_network_none_mounts_the_socket_folder_read_only(self) -> None:
-        settings = Settings(egress_dir="/run/wx-egress-test")
+        settings = Settings(egress_dir=Path("/run/wx-egress-test"))
         options = container_options(settings)
         assert options["network_mode"] == "none"
         assert options["volumes"] == {"/run/wx-egress-test": {"bind": "/run/wx-egress",
@@ -131,7 +132,7 @@ class TestContainerOptions:
 
     def test_a_socket_path_too_long_for_unix_sockets(self) -> None:
         with pytest.raises(ExecutorFailed, match="WX_EGRESS_DIR"):
-            container_options(Settings(egress_dir="/" + "d" * 120))
+            container_options(Settings(egress_dir=Path("/" + "d" * 120)))
 
 
 class TestProdRefusals:
