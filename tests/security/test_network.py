@@ -9,6 +9,7 @@ No probe leaves loopback: the containers have no network, the proxy is a unix so
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import threading
 import time
@@ -22,11 +23,12 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
+from app.cli.stack import _Stack, _start_egress
 from app.settings import Settings
 from tests.helpers import free_port, port_open
 from tests.integration.conftest import Backend, Worker
 from tests.integration.turn_helpers import frames_until_terminal, new_session, queue_turn
-from workers.egress_proxy import serve
+from workers.egress_proxy import probe_socket, serve
 
 pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("clean_db")]
 
@@ -357,3 +359,20 @@ async def test_allowed_requests_are_proxied(
                                                                     b"HTTP/1.1")
     writer.close()
     assert upstream.connections == 2
+
+
+def test_the_dev_stack_starts_the_egress_proxy(tmp_path: Path, sim_url: str) -> None:
+    """`wxrunner stack up` starts `wxrunner egress` before the workers (its supervisor
+    restarts it like the other services)."""
+    env = {**os.environ, "WX_EGRESS_DIR": str(tmp_path / "eg"), "WX_ANTHROPIC_BASE_URL": sim_url}
+    settings = Settings(egress_dir=tmp_path / "eg", anthropic_base_url=sim_url)
+    stack = _Stack(tmp_path)
+    try:
+        _start_egress(stack, settings, env)
+        assert [s.name for s in stack.services] == ["egress"]
+        assert probe_socket(settings.egress_socket) is None
+        _start_egress(stack, settings, env)  # a second start finds it running
+        assert len(stack.services) == 1
+    finally:
+        stack.stop()
+    assert probe_socket(settings.egress_socket) is not None
