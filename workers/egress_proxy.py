@@ -33,6 +33,9 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 DEFAULT_MODEL_API = "api.anthropic.com:443"
+# Where Claude Code 2.1.332 refreshes the OAuth credentials of a credentials file
+# (TOKEN_URL in the binary); a setup-token or an API key needs no refresh.
+OAUTH_REFRESH = "platform.claude.com:443"
 _HEAD_MAX_BYTES = 64 * 1024
 _HEAD_TIMEOUT_S = 30.0
 _PIPE_CHUNK = 64 * 1024
@@ -83,7 +86,8 @@ def parse_host_port(text: str, *, default_port: int | None = None) -> Target:
 
 
 def allowed_targets(settings: Settings) -> frozenset[Target]:
-    """The model API (from anthropic_base_url, else api.anthropic.com:443) and the extras."""
+    """The model API (from anthropic_base_url, else api.anthropic.com:443, and the OAuth
+    refresh host with a credentials file) and the extras."""
     allowed = set()
     if settings.anthropic_base_url:
         url = urlsplit(settings.anthropic_base_url)
@@ -94,6 +98,8 @@ def allowed_targets(settings: Settings) -> frozenset[Target]:
         allowed.add(parse_host_port(url.netloc.rpartition("@")[2], default_port=scheme_port))
     else:
         allowed.add(parse_host_port(DEFAULT_MODEL_API))
+        if settings.claude_credentials_file is not None:
+            allowed.add(parse_host_port(OAUTH_REFRESH))
     for extra in settings.egress_allowed_hosts:
         allowed.add(parse_host_port(extra, default_port=443))
     return frozenset(allowed)

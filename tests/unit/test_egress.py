@@ -33,6 +33,11 @@ class TestAllowedTargets:
         settings = Settings(anthropic_base_url=None, egress_allowed_hosts=[])
         assert allowed_targets(settings) == {Target("api.anthropic.com", 443)}
 
+    def test_a_credentials_file_adds_the_oauth_refresh_host(self) -> None:
+        settings = Settings(anthropic_base_url=None, claude_credentials_file=Path("/c.json"))
+        assert allowed_targets(settings) == {Target("api.anthropic.com", 443),
+                                             Target("platform.claude.com", 443)}
+
     @pytest.mark.parametrize(("url", "target"), [
         ("http://127.0.0.1:8787", Target("127.0.0.1", 8787)),
         ("http://127.0.0.1:8787/some/prefix", Target("127.0.0.1", 8787)),
