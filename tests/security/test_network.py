@@ -376,3 +376,32 @@ def test_the_dev_stack_starts_the_egress_proxy(tmp_path: Path, sim_url: str) -> 
     finally:
         stack.stop()
     assert probe_socket(settings.egress_socket) is not None
+
+
+async def test_a_container_made_before_the_egress_proxy_is_replaced(
+    backend: Backend, docker_client: Any, tenant_image: str, tenant_id: str,
+) -> None:
+    """A tenant container of an earlier runner (another image, e.g. without the forwarder, or
+    another network) is replaced on its next use; the tenant's volumes stay."""
+    from workers.executor.docker import DockerExecutor
+
+    old_tag = f"wx-tenant:nettest-{tenant_id}"
+    docker_client.images.get(tenant_image).tag(old_tag)
+    executor = DockerExecutor(backend.settings)
+    try:
+        labels = {**executor.labels, "wx.tenant": tenant_id}
+        docker_client.containers.run(
+            old_tag, name=f"wx-tenant-{tenant_id}", detach=True, labels=labels,
+            network_mode="none", user="1000:1000",
+            volumes={f"wx-ws-{tenant_id}": {"bind": "/workspace", "mode": "rw"}},
+            command=["sh", "-c", "mkdir -p /workspace/p && echo kept > /workspace/p/f; "
+                                 "exec sleep 600"])
+        await asyncio.sleep(0.5)
+        result = await executor.run_command(tenant_id, "p", ["cat", "f"])
+        assert result.stdout == b"kept\n"
+        info = docker_client.containers.get(f"wx-tenant-{tenant_id}").attrs
+        assert info["Config"]["Image"] == tenant_image
+        assert any(m["Destination"] == "/run/wx-egress" for m in info["Mounts"])
+    finally:
+        await executor.close()
+        docker_client.images.remove(old_tag)

@@ -62,4 +62,6 @@ def create_executor(settings: Settings, executor: Executor | None = None) -> Exe
         return DockerExecutor(settings)  # connects on first use: dockerd may come later
     from workers.executor.local import LocalExecutor
 
+    log.warning("the local executor runs tenant code on this host with no isolation "
+                "(network, files, credentials): development only")
     return LocalExecutor(settings)
