@@ -130,6 +130,33 @@ def start_api_server(env: dict[str, str], log_dir: Path, *extra: str) -> tuple[O
     return proc, f"http://127.0.0.1:{port}"
 
 
+def unix_socket_answers(path: Path) -> bool:
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex(str(path)) == 0
+
+
+def start_egress_proxy(egress_dir: Path, model_url: str, log: Path,
+                       **settings: str) -> OwnedProcess:
+    """`wxrunner egress` on egress_dir/egress.sock, allowing `model_url`'s host:port; waits
+    for its socket (fails the test with its log if it dies)."""
+    import pytest
+
+    env = {"WX_EGRESS_DIR": str(egress_dir), "WX_ANTHROPIC_BASE_URL": model_url,
+           **{f"WX_{k.upper()}": v for k, v in settings.items()}}
+    proc = OwnedProcess([str(VENV_BIN / "wxrunner"), "egress"], env=env, log=log)
+    socket_path = egress_dir / "egress.sock"
+    try:
+        wait_until(lambda: unix_socket_answers(socket_path) or not proc.alive(),
+                   what="egress proxy")
+    except TimeoutError:
+        proc.stop()
+        pytest.fail(f"egress proxy not answering on {socket_path}:\n{proc.log_tail()}")
+    if not proc.alive():
+        pytest.fail(f"egress proxy exited:\n{proc.log_tail()}")
+    return proc
+
+
 class NetworkLink:
     """A TCP forwarder on a free port standing in for the browser's network: `cut()`
     drops every open connection and refuses new ones until `restore()`."""

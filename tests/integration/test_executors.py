@@ -135,11 +135,13 @@ def _executor(kind: str, settings: Settings, client: Any) -> Executor:
 
 
 @pytest.fixture(scope="session")
-def base_settings(sim_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+def base_settings(sim_url: str, egress_dir: Path,
+                  tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return Settings(
         env="test",
         deployment=f"wxexec_{SESSION_TAG}",
         data_dir=tmp_path_factory.mktemp("wx-exec"),
+        egress_dir=egress_dir,
         anthropic_base_url=sim_url,
         anthropic_api_key=SecretStr("sk-ant-sim-key"),
         claude_oauth_token=None,
@@ -545,10 +547,15 @@ async def test_docker_container_hardening(docker_harness: Harness, project: str)
     assert host["CpuShares"] == settings.container_cpu_shares  # below the runner's processes
     assert host["PidsLimit"] == settings.container_pids
     assert "/tmp" in host["Tmpfs"]
-    assert host["NetworkMode"] == settings.container_network
+    # No network: the only way out is the egress proxy's socket folder, mounted read-only.
+    assert settings.container_network == "none" and host["NetworkMode"] == "none"
     mounts = {m["Destination"]: m for m in info["Mounts"]}
     assert mounts["/workspace"]["Name"] == f"wx-ws-{TENANT}"
     assert mounts["/home/wx"]["Name"] == f"wx-cfg-{TENANT}"
+    egress = mounts["/run/wx-egress"]
+    assert egress["Type"] == "bind" and egress["RW"] is False
+    assert egress["Source"] == str(settings.egress_socket.parent)
+    assert docker_harness.container_sh("ls /sys/class/net").split() == ["lo"]
     assert not any("docker.sock" in (m.get("Source") or "") for m in info["Mounts"])
     assert info["State"]["Running"] is True
     assert docker_harness.container_sh("id -u").strip() == "1000"
