@@ -41,6 +41,7 @@ from tests.helpers import (
     OwnedProcess,
     free_port,
     port_open,
+    start_egress_proxy,
     start_redis_server,
     wait_until,
 )
@@ -174,6 +175,11 @@ class Runner:
                                    "--port", str(mongo_port), "--storage-path",
                                    str(root / "mongo")], log=self.logs / "mongo.log")
         wait_until(lambda: port_open(mongo_port), timeout=60, what="secantusdb")
+        # Tenant containers have no network: their way out is the egress proxy, as deployed
+        # (the stand-in never calls the model API, so its allowed host answers nothing).
+        self.egress = (start_egress_proxy(root / "egress", "http://127.0.0.1:9",
+                                          self.logs / "egress.log")
+                       if executor == "docker" else None)
         self.values = {
             "env": "test", "redis_url": redis_url, "mongo_url": f"mongodb://127.0.0.1:{mongo_port}",
             "mongo_db": "bench", "data_dir": str(root / "data"), "executor": executor,
@@ -181,6 +187,7 @@ class Runner:
             "limit_running_turns": "1000", "limit_queued_turns": "1000",
             "worker_host": f"bench{uuid.uuid4().hex[:6]}", "deployment": "bench",
             "turn_idle_timeout_s": "60", "container_pids": "1024", **extra,
+            "egress_dir": str(root / "egress"),
         }
         env = {f"WX_{k.upper()}": v for k, v in self.values.items()}
         self.api_port = free_port()
@@ -227,8 +234,9 @@ class Runner:
                 return
 
     def close(self) -> None:
-        for proc in (self.worker, self.api, self.mongo, self.redis):
-            proc.stop()
+        for proc in (self.worker, self.api, self.mongo, self.redis, self.egress):
+            if proc is not None:
+                proc.stop()
 
 
 class Pipe:
