@@ -6,7 +6,7 @@
  */
 import { NextResponse, type NextRequest } from "next/server";
 
-import { contentSecurityPolicy, newNonce, socketSources } from "@/lib/server/security";
+import { contentSecurityPolicy, hostnameOf, newNonce, socketSources } from "@/lib/server/security";
 import { apiPort, publicWsUrl, TOKEN_COOKIE } from "@/lib/server/session";
 
 const SIGN_IN_PAGES = new Set(["/login", "/signin"]);
@@ -20,7 +20,9 @@ export function proxy(request: NextRequest): NextResponse {
     return redirectTo(url, "/login");
   }
   const nonce = newNonce();
-  const policy = contentSecurityPolicy(nonce, socketSources(publicWsUrl(), url.hostname, apiPort()), process.env.NODE_ENV === "development");
+  // the socket's host is the one the browser used (chatSocketUrl: location.hostname)
+  const hostname = hostnameOf(request.headers.get("host")) ?? url.hostname;
+  const policy = contentSecurityPolicy(nonce, socketSources(publicWsUrl(), hostname, apiPort()), process.env.NODE_ENV === "development");
   const requestHeaders = new Headers(request.headers);
   requestHeaders.set("x-nonce", nonce);
   requestHeaders.set("content-security-policy", policy);

@@ -66,7 +66,7 @@ def _metrics_access(request: Request, settings: SettingsDep) -> None:
 
 @router.get("/metrics", response_class=Response,
             responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}, **errors(401, 404)})
-async def metrics(redis: RedisDep, _: Annotated[None, Depends(_metrics_access)]) -> Response:
+async def metrics(_: Annotated[None, Depends(_metrics_access)], redis: RedisDep) -> Response:
     """Prometheus metrics (bearer `WX_METRICS_TOKEN`; every tenant's usage is in them)."""
     await refresh_scrape_metrics(redis)
     body = await asyncio.to_thread(generate_latest, REGISTRY)

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { allowedOrigins, contentSecurityPolicy, crossSiteRefusal, isJsonContentType, newNonce, parseOrigins, socketSources } from "./security";
+import { allowedOrigins, contentSecurityPolicy, crossSiteRefusal, hostnameOf, isJsonContentType, newNonce, parseOrigins, socketSources } from "./security";
 
 describe("origins", () => {
   it("allows the request's own origin and the configured ones", () => {
@@ -40,6 +40,13 @@ describe("content security policy", () => {
     expect(policy).not.toContain("unsafe-eval");
     expect(policy).toContain("frame-ancestors 'none'");
     expect(policy).toContain("connect-src 'self' ws://127.0.0.1:8000 wss://127.0.0.1:8000");
+  });
+
+  it("takes the hostname the browser used from the Host header", () => {
+    expect(hostnameOf("127.0.0.1:3000")).toBe("127.0.0.1");
+    expect(hostnameOf("[::1]:3000")).toBe("::1");
+    expect(hostnameOf("ui.example.com")).toBe("ui.example.com");
+    expect(socketSources(null, "::1", "8000")).toEqual(["ws://[::1]:8000", "wss://[::1]:8000"]);
   });
 
   it("uses the public socket URL's origin when set", () => {

@@ -40,6 +40,14 @@ export function isJsonContentType(contentType: string | null): boolean {
   return (contentType ?? "").split(";")[0].trim().toLowerCase() === "application/json";
 }
 
+/** The hostname of a Host header (`127.0.0.1:3000` → `127.0.0.1`, `[::1]:3000` → `::1`). */
+export function hostnameOf(host: string | null): string | null {
+  if (!host) return null;
+  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(host);
+  if (bracketed) return bracketed[1];
+  return host.replace(/:\d+$/, "") || null;
+}
+
 /** The socket origins the page may connect to: `WX_PUBLIC_WS_URL`'s, else this host's at the API's port. */
 export function socketSources(publicWsUrl: string | null, hostname: string, apiPort: string): string[] {
   if (publicWsUrl) {
