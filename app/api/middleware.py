@@ -65,8 +65,8 @@ class BodyLimit:
 
 
 class SecurityHeaders:
-    """Every HTTP answer: `X-Content-Type-Options: nosniff`; `Cache-Control: no-store`
-    unless the route set its own (SSE does)."""
+    """Every HTTP answer: no MIME sniffing, never framed (the /docs page included), and
+    `Cache-Control: no-store` unless the route set its own (SSE does)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -81,6 +81,9 @@ class SecurityHeaders:
                 headers = list(message.get("headers", []))
                 names = {name.lower() for name, _ in headers}
                 headers.append((b"x-content-type-options", b"nosniff"))
+                headers.append((b"x-frame-options", b"DENY"))
+                if b"content-security-policy" not in names:
+                    headers.append((b"content-security-policy", b"frame-ancestors 'none'"))
                 if b"cache-control" not in names:
                     headers.append((b"cache-control", b"no-store"))
                 message = {**message, "headers": headers}

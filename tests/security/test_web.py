@@ -113,6 +113,9 @@ def test_the_run_commands_link_signs_in_once(
     assert "used or expired" in again.json()["message"]
     forged = httpx.post(f"{ui}/api/session/login", json={"code": "A" * 43}, headers={"origin": ui})
     assert forged.status_code == 401
+    huge = httpx.post(f"{ui}/api/session/login", json={"code": "A" * 100_000},
+                      headers={"origin": ui})
+    assert huge.status_code == 413
 
 
 async def test_a_sign_in_code_is_short_lived_and_not_a_token(
@@ -192,6 +195,8 @@ def test_api_answers_are_not_sniffed_or_cached(api_server: str, make_token: Call
                      httpx.get(f"{api_server}/api/projects")):
         assert response.headers["x-content-type-options"] == "nosniff"
         assert response.headers["cache-control"] == "no-store"
+        assert response.headers["x-frame-options"] == "DENY"
+        assert response.headers["content-security-policy"] == "frame-ancestors 'none'"
 
 
 def test_the_page_runs_under_its_csp_and_opens_the_chat_socket(

@@ -10,9 +10,15 @@ import { errorResponse, redeemCode, refuseCrossSite, setTokenCookie, tokenIsVali
 
 export const dynamic = "force-dynamic";
 
+const MAX_BODY_BYTES = 16 * 1024; // a token or a code
+
 export async function POST(request: NextRequest): Promise<NextResponse> {
   const refused = refuseCrossSite(request, { json: true });
   if (refused) return refused;
+  const length = Number(request.headers.get("content-length") ?? NaN);
+  if (!(length <= MAX_BODY_BYTES)) {
+    return errorResponse(413, "bad_request", `Send at most ${MAX_BODY_BYTES} bytes, with a Content-Length.`);
+  }
   const body: unknown = await request.json().catch(() => null);
   const field = (name: string) => (isRecord(body) && typeof body[name] === "string" ? body[name].trim() : "");
   const code = field("code");
