@@ -400,3 +400,22 @@ async def test_no_token_reaches_the_apis_log(
     assert "token=[redacted]" in text and "jwt=[redacted]" in text
     assert token not in text
     assert token.split(".")[2] not in text  # not even the signature
+
+
+# --- the run command's banner
+
+
+def test_the_run_commands_banner_links_a_code_not_a_token(
+    backend: Backend, api_server: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from app.cli.stack import _print_banner
+
+    _print_banner(backend.settings, {"WX_EXECUTOR": "docker",
+                                     "WX_REDIS_URL": backend.settings.redis_url})
+    printed = capsys.readouterr().out
+    link = next(line.split()[1] for line in printed.splitlines() if line.strip().startswith("UI"))
+    assert "/signin?code=" in link and "token=" not in link
+    code = link.split("code=", 1)[1]
+    redeemed = httpx.post(f"{api_server}/api/signin/redeem", json={"code": code})
+    assert redeemed.status_code == 200
+    assert verify_token(backend.settings, redeemed.json()["token"]).tenant_id == "dev"
