@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TypeGuard
 
 import jwt
 
@@ -65,5 +66,5 @@ def verify_token(settings: Settings, token: str) -> Principal:
     return Principal(sub=sub, tenant_id=tenant_id)
 
 
-def _is_safe_subject(sub: object) -> bool:
+def _is_safe_subject(sub: object) -> TypeGuard[str]:
     return isinstance(sub, str) and 0 < len(sub) <= _SUB_MAX_LENGTH and sub.isprintable()

@@ -4,7 +4,7 @@ API checks a token's tenant with it, the executors name containers with it."""
 from __future__ import annotations
 
 import re
-from typing import Final
+from typing import Final, TypeGuard
 
 from app.errors import BadRequest
 
@@ -14,7 +14,7 @@ ID_MAX_LENGTH: Final = 64
 _ID: Final = re.compile(rf"[A-Za-z0-9][A-Za-z0-9_.-]{{0,{ID_MAX_LENGTH - 1}}}")
 
 
-def is_safe_id(value: object) -> bool:
+def is_safe_id(value: object) -> TypeGuard[str]:
     """Letters, digits and `_.-`, starting with a letter or digit, at most 64, no `..`."""
     return isinstance(value, str) and _ID.fullmatch(value) is not None and ".." not in value
 
