@@ -199,28 +199,29 @@ def test_api_answers_are_not_sniffed_or_cached(api_server: str, make_token: Call
         assert response.headers["content-security-policy"] == "frame-ancestors 'none'"
 
 
-def test_the_page_runs_under_its_csp_and_opens_the_chat_socket(
+async def test_the_page_runs_under_its_csp_and_opens_the_chat_socket(
     ui: str, api_server: str, backend: Backend, make_token: Callable[[str], str], tenant_id: str
 ) -> None:
-    from playwright.sync_api import sync_playwright
+    # the async API: the sync one would hold this pytest process's event loop
+    from playwright.async_api import async_playwright
 
     project = _project(api_server, make_token(tenant_id), name="csp check")
     violations: list[str] = []
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                     args=CHROMIUM_ARGS)
-        page = browser.new_page()
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                           args=CHROMIUM_ARGS)
+        page = await browser.new_page()
         page.set_default_timeout(20_000)
         page.on("console", lambda m: violations.append(m.text)
                 if "Content Security Policy" in m.text or "Refused to" in m.text else None)
-        page.goto(f"{ui}/signin?code={signin_code(backend.env, tenant_id)}")
-        page.wait_for_url(f"{ui}/")
-        page.get_by_text("csp check").first.wait_for()  # scripts ran: the list was fetched
-        with page.expect_websocket(lambda ws: f"/ws/chat/{project}" in ws.url):
-            page.goto(f"{ui}/projects/{project}")
-        page.locator('[data-testid="connection"][data-state="open"]').wait_for()
+        await page.goto(f"{ui}/signin?code={signin_code(backend.env, tenant_id)}")
+        await page.wait_for_url(f"{ui}/")
+        await page.get_by_text("csp check").first.wait_for()  # scripts ran: the list came
+        async with page.expect_websocket(lambda ws: f"/ws/chat/{project}" in ws.url):
+            await page.goto(f"{ui}/projects/{project}")
+        await page.locator('[data-testid="connection"][data-state="open"]').wait_for()
         assert violations == []  # the app's scripts, styles and socket all pass the policy
-        framed = page.evaluate(f"""async () => {{
+        framed = await page.evaluate(f"""async () => {{
             const frame = document.createElement("iframe");
             frame.src = "{ui}/";
             document.body.appendChild(frame);
@@ -228,7 +229,7 @@ def test_the_page_runs_under_its_csp_and_opens_the_chat_socket(
             try {{ return frame.contentDocument?.body?.innerText ?? ""; }}
             catch (e) {{ return "blocked"; }}
         }}""")
-        browser.close()
+        await browser.close()
     assert "csp check" not in framed  # frame-ancestors 'none': the UI never renders in a frame
     assert any("frame-ancestors 'none'" in v for v in violations), violations
 
