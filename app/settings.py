@@ -172,6 +172,14 @@ class Settings(BaseSettings):
     guardrail_disabled_rules: list[str] = Field(default_factory=list)
     guardrail_classifier_threshold: float | None = Field(default=None, gt=0.0, lt=1.0)
 
+    # Web security (issue 12, web): the bearer token Prometheus sends to /metrics (unset:
+    # /metrics answers 404 in prod, and is open in dev and test); how long (s) a sign-in
+    # code of the run command's link lives (one use); the largest request body (bytes) of
+    # every route but the upload, which has upload_max_bytes.
+    metrics_token: SecretStr | None = None
+    signin_code_ttl_s: int = Field(default=300, ge=10, le=3600)
+    request_max_bytes: int = Field(default=1024 * 1024, ge=1024)
+
     # Anthropic API simulator
     sim_host: str = "127.0.0.1"
     sim_port: int = 8787

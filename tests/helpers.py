@@ -102,6 +102,16 @@ def start_listening(
     return proc
 
 
+def signin_code(env: dict[str, str], tenant: str, sub: str = "test") -> str:
+    """A one-time sign-in code from `wxrunner signin` (the run command's link), for `tenant`."""
+    from urllib.parse import parse_qs, urlparse
+
+    proc = subprocess.run([str(VENV_BIN / "wxrunner"), "signin", "--tenant", tenant, "--sub", sub],
+                          env={**os.environ, **env}, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    return parse_qs(urlparse(proc.stdout.strip()).query)["code"][0]
+
+
 def start_redis_server(data_dir: Path, log: Path) -> tuple[OwnedProcess, str]:
     """A throwaway redis-server on a free port (nothing kept on disk); returns it and its URL."""
     import shutil

@@ -241,15 +241,18 @@ def _start_frontend(stack: _Stack, settings: Settings, env: dict[str, str], want
 
 def _print_banner(settings: Settings, env: dict[str, str]) -> None:
     from app.auth import mint_token
+    from app.cli.token import signin_link
 
     base = f"http://{settings.api_host}:{settings.api_port}"
     token = mint_token(settings, tenant_id="dev", sub="dev")
+    link = signin_link(settings, env.get("WX_REDIS_URL", settings.redis_url), tenant="dev")
     typer.echo(f"""
 wxcode runner is up (executor: {env['WX_EXECUTOR']}, Claude API: {
         env.get('WX_ANTHROPIC_BASE_URL') or 'Anthropic (configured credentials)'})
   API        {base}   (OpenAPI: {base}/docs)
   WebSocket  ws://{settings.api_host}:{settings.api_port}/ws/chat/<project_id>
-  UI         http://127.0.0.1:{settings.frontend_port}/?token={token}   (signs you in)
+  UI         {link}
+             (signs you in once, within {settings.signin_code_ttl_s} s; `wxrunner signin`: another)
   token      {token}
 Ctrl-C stops everything this command started.""")
 

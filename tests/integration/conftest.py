@@ -71,6 +71,8 @@ def backend(
         "turn_idle_timeout_s": 60.0,
         # webhooks go to receivers on 127.0.0.1 (any worker of the session may send one)
         "webhook_allow_private": True,
+        # /metrics lists every tenant's usage: the scraper's bearer token (tests send it)
+        "metrics_token": f"metrics-{session_tag}",
     }
     return Backend(values, Settings(**values), _to_env(values))
 
