@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import tempfile
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -144,11 +145,10 @@ def _dev_key(path: Path) -> str:
     (the file is linked into place only if none is there yet)."""
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # mode 600
         with os.fdopen(fd, "w") as out:
             out.write(Fernet.generate_key().decode())
         with contextlib.suppress(FileExistsError):
             os.link(tmp, path)
-        tmp.unlink()
+        os.unlink(tmp)
     return path.read_text().strip()

@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 
 from app.api.errors import install_error_handlers
 from app.api.main import api_router
+from app.api.middleware import BodyLimit, SecurityHeaders
 from app.credentials import credential_cipher
 from app.db import init_db
 from app.events import EventPublisher
@@ -68,10 +69,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     # Made here, not in the lifespan: a bad WX_CREDENTIAL_KEY stops the API from starting.
     app.state.credential_cipher = credential_cipher(settings)
+    # outermost last: every answer (a 413 and CORS preflights too) gets the headers
+    app.add_middleware(BodyLimit, max_bytes=settings.request_max_bytes)
     app.add_middleware(
         CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=True,
         allow_methods=["*"], allow_headers=["*"],
     )
+    app.add_middleware(SecurityHeaders)
     install_error_handlers(app)
     app.include_router(api_router)
     return app

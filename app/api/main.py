@@ -13,6 +13,7 @@ from app.api.routes import (
     limits,
     projects,
     sessions,
+    signin,
     usage,
     webhooks,
     ws,
@@ -20,6 +21,7 @@ from app.api.routes import (
 
 api_router = APIRouter()
 for _module in (projects, files, chat, jobs, sessions, usage, limits, credentials, webhooks,
+                signin,
                 health, ws):
     api_router.include_router(_module.router)
 

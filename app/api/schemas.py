@@ -165,6 +165,15 @@ class CredentialPublic(BaseModel):
                                   "credential while none is linked")
 
 
+class SigninCode(BaseModel):
+    code: str = Field(min_length=1, max_length=128)
+
+
+class SigninToken(BaseModel):
+    token: str
+    tenant_id: str
+
+
 class HealthPublic(BaseModel):
     status: str = "ok"
 

@@ -10,7 +10,7 @@ cli = typer.Typer(no_args_is_help=True, add_completion=False, help="wxcode runne
 
 # Each module defines `register(cli)`; heavy imports stay inside the commands.
 _COMMAND_MODULES = ("api", "sim", "parse", "image", "token", "usage", "prices", "guard", "stack",
-                    "credential_key")
+                    "egress", "credential_key")
 
 for _name in _COMMAND_MODULES:
     importlib.import_module(f"app.cli.{_name}").register(cli)
