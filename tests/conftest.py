@@ -20,6 +20,10 @@ from tests.helpers import (
     wait_until,
 )
 
+# The stack's fixtures (workers, API, tokens, cleanup), defined once for every suite: two
+# definitions would start two stacks whose workers take each other's turns off one queue.
+pytest_plugins = ["tests.stack"]
+
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 

@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (fixtures imported from the integration conftest are parameters here)
 """Browser end-to-end fixtures: the real stack of the integration tests (API, Celery
 worker, Redis, SecantusDB, claude + simulator) plus the built frontend served by
 `next start`, driven by Debian's chromium through Playwright."""
@@ -14,17 +13,6 @@ import httpx
 import pytest
 
 from tests.helpers import REPO_ROOT, NetworkLink, free_port, signin_code, start_listening
-from tests.integration.conftest import (  # noqa: F401  (fixtures, registered by import)
-    _test_tenants,
-    api_server,
-    backend,
-    celery_worker,
-    clean_db,
-    make_token,
-    start_worker,
-    tenant_id,
-    tenant_image,
-)
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

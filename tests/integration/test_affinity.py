@@ -20,8 +20,8 @@ from redis.asyncio import Redis
 
 from app.models import ChatSession, Job
 from app.services.hosts import alive_hosts, get_affinity
-from tests.integration.conftest import Backend, Worker
 from tests.integration.turn_helpers import frames_until_terminal, new_session, queue_turn
+from tests.stack import Backend, Worker
 
 pytestmark = pytest.mark.usefixtures("clean_db", "db")
 

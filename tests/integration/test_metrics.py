@@ -14,7 +14,7 @@ import websockets
 from prometheus_client.parser import text_string_to_metric_families
 
 from app.protocol import is_terminal
-from tests.integration.conftest import Backend
+from tests.stack import Backend
 
 pytestmark = pytest.mark.usefixtures("clean_db", "db", "celery_worker")
 

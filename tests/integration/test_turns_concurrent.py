@@ -18,8 +18,8 @@ from redis.asyncio import Redis
 from app.keys import cancel_key
 from app.models import Job
 from tests.helpers import VENV_BIN
-from tests.integration.conftest import Backend, Worker
 from tests.integration.turn_helpers import frames_until_terminal, new_session, queue_turn
+from tests.stack import Backend, Worker
 
 pytestmark = pytest.mark.usefixtures("clean_db", "db")
 

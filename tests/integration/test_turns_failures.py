@@ -11,8 +11,8 @@ import pytest
 from redis.asyncio import Redis
 
 from app.models import Job, TokenUsageLog
-from tests.integration.conftest import Backend, Worker
 from tests.integration.turn_helpers import frames_until_terminal, new_session, queue_turn
+from tests.stack import Backend, Worker
 
 pytestmark = pytest.mark.usefixtures("clean_db", "db")
 

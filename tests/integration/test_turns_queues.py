@@ -13,13 +13,13 @@ from redis.asyncio import Redis
 from app.models import ChatSession, Job, TokenUsageLog
 from app.taskqueue import CHAT_TURN_TASK, make_celery
 from tests.helpers import wait_until
-from tests.integration.conftest import Backend, Worker
 from tests.integration.turn_helpers import (
     frames_until_terminal,
     new_session,
     queue_turn,
     wait_for_frame,
 )
+from tests.stack import Backend, Worker
 
 pytestmark = pytest.mark.usefixtures("clean_db", "db")
 

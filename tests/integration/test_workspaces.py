@@ -28,8 +28,8 @@ import pytest
 from redis.asyncio import Redis
 
 from tests.helpers import free_port, start_api_server, start_redis_server
-from tests.integration.conftest import Backend, Worker
 from tests.integration.turn_helpers import frames_until_terminal
+from tests.stack import Backend, Worker
 
 pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("clean_db")]
 

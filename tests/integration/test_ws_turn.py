@@ -14,7 +14,7 @@ import pytest
 from pymongo import MongoClient
 from websockets.asyncio.client import connect
 
-from tests.integration.conftest import Backend, Worker
+from tests.stack import Backend, Worker
 
 pytestmark = pytest.mark.usefixtures("clean_db")
 

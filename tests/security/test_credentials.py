@@ -25,8 +25,8 @@ from websockets.asyncio.client import connect
 from app.events import read_events
 from app.models import Job
 from tests.helpers import OwnedProcess, start_api_server
-from tests.integration.conftest import Backend, Worker
 from tests.integration.turn_helpers import frames_until_terminal, new_session, queue_turn
+from tests.stack import Backend, Worker
 from workers.executor._naming import RUN_DIR_IN_CONTAINER, WX_USER, container_name
 
 SHARED_KEY = "sk-ant-sim"  # the backend's anthropic_api_key: the operator's fallback

@@ -20,12 +20,13 @@ from pymongo import MongoClient
 from app.keys import cancel_key
 from app.main import create_app
 from app.protocol import ClientFrame
-from tests.integration.conftest import Backend
+from tests.stack import Backend
 
 pytestmark = pytest.mark.usefixtures("clean_db")
 
 A_COLLECTIONS = ("projects", "jobs", "chat_sessions", "chat_messages", "webhooks",
-                 "webhook_deliveries", "token_usage_logs")
+                 "webhook_deliveries", "token_usage_logs", "tenant_credentials")
+A_KEY = "sk-ant-api03-" + "a" * 40 + "-a1b2"  # tenant A's linked credential
 
 # Routes that belong to no tenant, and why they are not probed with B's token.
 PUBLIC = {
@@ -81,6 +82,9 @@ def world(api_server: str, make_token: Callable[[str], str], tenant_id: str) -> 
     webhook = post("/api/webhooks", a, {"url": "http://127.0.0.1:9/a",
                                         "events": ["job.failed"]})["id"]
     b_project = post("/api/projects", b, {"name": "b-own"})["id"]
+    linked = httpx.put(f"{api_server}/api/credentials/claude", headers=a, timeout=15,
+                       json={"kind": "api_key", "value": A_KEY})
+    assert linked.status_code == 200, linked.text
     yield World(api_server, a, b, a_tenant, b_tenant, project, chat["job_id"],
                 chat["session_id"], webhook, b_project)
 
@@ -132,6 +136,21 @@ def _probe_limits(w: World) -> None:
     assert (use.get("queued_turns", 0), use.get("running_turns", 0)) == (0, 0), use
 
 
+def _probe_read_credential(w: World) -> None:
+    shown = w.as_b("GET", "/api/credentials/claude")
+    _no_a(shown, w)
+    assert shown.json()["set"] is False and "a1b2" not in shown.text, shown.text
+
+
+def _probe_link_credential(w: World) -> None:
+    body = {"kind": "api_key", "value": "sk-ant-api03-" + "b" * 40 + "-b1b2"}
+    assert w.as_b("PUT", "/api/credentials/claude", json=body).json()["last4"].endswith("b1b2")
+
+
+def _probe_unlink_credential(w: World) -> None:
+    _not_found(w.as_b("DELETE", "/api/credentials/claude"))  # B has none; A's stays
+
+
 def _get_404(template: str) -> Callable[[World], None]:
     def probe(w: World) -> None:
         _not_found(w.as_b("GET", template.format(w=w)))
@@ -168,6 +187,9 @@ PROBES: dict[tuple[str, str], Callable[[World], None]] = {
         lambda w: _not_found(w.as_b("DELETE", f"/api/webhooks/{w.webhook}")),
     ("GET", "/api/webhooks/{webhook_id}/deliveries"):
         _get_404("/api/webhooks/{w.webhook}/deliveries"),
+    ("GET", "/api/credentials/claude"): _probe_read_credential,
+    ("PUT", "/api/credentials/claude"): _probe_link_credential,
+    ("DELETE", "/api/credentials/claude"): _probe_unlink_credential,
 }
 
 

@@ -26,9 +26,9 @@ from app.credentials import shared_credential
 from app.settings import Settings
 from tests.helpers import free_port, start_api_server, start_redis_server
 from tests.integration import test_executors as conformance
-from tests.integration.conftest import Backend, Worker
 from tests.integration.test_executors import TENANT, Harness, Run, _collect, claude_options
 from tests.integration.turn_helpers import frames_until_terminal
+from tests.stack import Backend, Worker
 from workers.cli_command import build_cli_command, build_cli_env
 from workers.executor.base import RunSpec
 from workers.simulator.scenarios import ESCAPE_WRITTEN

@@ -19,7 +19,7 @@ from pymongo import MongoClient
 from app.auth import mint_token
 from app.protocol import utc_now
 from tests.helpers import VENV_BIN
-from tests.integration.conftest import Backend
+from tests.stack import Backend
 
 pytestmark = [
     pytest.mark.usefixtures("clean_db"),

@@ -26,8 +26,8 @@ from redis.asyncio import Redis
 from app.cli.stack import _Stack, _start_egress
 from app.settings import Settings
 from tests.helpers import free_port, port_open
-from tests.integration.conftest import Backend, Worker
 from tests.integration.turn_helpers import frames_until_terminal, new_session, queue_turn
+from tests.stack import Backend, Worker
 from workers.egress_proxy import probe_socket, serve
 
 pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("clean_db")]

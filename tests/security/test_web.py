@@ -21,7 +21,7 @@ from app.auth import verify_token
 from app.keys import signin_code_key
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, frontend_build  # noqa: F401
 from tests.helpers import REPO_ROOT, free_port, signin_code, start_listening
-from tests.integration.conftest import Backend
+from tests.stack import Backend
 
 pytestmark = pytest.mark.usefixtures("clean_db")
 

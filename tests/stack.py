@@ -1,4 +1,5 @@
-"""Fixtures of the backend's integration tests: real Celery workers and a real API
+"""The stack's fixtures (a pytest plugin of tests/conftest.py, for the integration, security
+and e2e suites): real Celery workers and a real API
 (uvicorn) started by pid with the test settings as WX_* env vars, tokens, per-test
 cleanup of the test Mongo db and the test Redis (the `wx:*` keys: Celery's own keys
 stay, the session's workers keep using them)."""
