@@ -230,7 +230,8 @@ async def test_tenant_b_on_tenant_a(world: World, backend: Backend, backend_redi
     assert _snapshot(backend, world.a_tenant) == before
     assert await backend_redis.exists(cancel_key(world.job)) == 0
     job = httpx.get(f"{world.api}/api/jobs/{world.job}", headers=world.a).json()
-    assert (job["state"], job["cancel_requested"]) == ("queued", False), job
+    # A worker of the session may run A's turn meanwhile: only B's cancel must not reach it.
+    assert job["cancel_requested"] is False and job["state"] != "cancelled", job
 
 
 # --- the socket: B's handshake on A's project, and each client frame type on B's own socket
