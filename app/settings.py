@@ -191,6 +191,14 @@ class Settings(BaseSettings):
             raise ValueError("WX_JWT_SECRET must be set to a real secret when WX_ENV=prod")
         return self
 
+    @model_validator(mode="after")
+    def _refuse_placeholder_passwords_in_prod(self) -> Settings:
+        for name in ("redis_url", "mongo_url", "broker_url"):
+            if self.env == "prod" and "replace-with-" in (getattr(self, name) or ""):
+                raise ValueError(f"WX_{name.upper()} holds a placeholder password of "
+                                 "compose/.env.example: set REDIS_PASSWORD/MONGO_PASSWORD")
+        return self
+
     @property
     def workspaces_dir(self) -> Path:
         return self.data_dir / "workspaces"

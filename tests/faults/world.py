@@ -58,14 +58,16 @@ class Server:
             self.proc.stop()
 
 
-def redis_server(folder: Path, logs: Path) -> Server:
-    """redis-server with its append-only file (fsync on every write), as in production."""
+def redis_server(folder: Path, logs: Path, password: str) -> Server:
+    """redis-server with its append-only file (fsync on every write) and a password, as in
+    production."""
     port = free_port()
     folder.mkdir(parents=True, exist_ok=True)
     binary = shutil.which("redis-server") or "redis-server"
     return Server("redis", [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir",
                             str(folder), "--appendonly", "yes", "--appendfsync", "always",
-                            "--save", ""], port, logs / "fault-redis.log")
+                            "--save", "", "--requirepass", password], port,
+                  logs / "fault-redis.log")
 
 
 def mongo_server(folder: Path, logs: Path) -> Server:
