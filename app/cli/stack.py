@@ -148,6 +148,7 @@ def _interrupt(signum: int, frame: object) -> None:
 def _start_services(stack: _Stack, settings: Settings) -> dict[str, str]:
     env = dict(os.environ)
     secrets = ensure_service_secrets(settings.data_dir)
+    typer.echo(f"  Redis and MongoDB passwords: {settings.data_dir / SECRETS_FILE} (mode 600)")
     env["WX_REDIS_URL"] = _ensure_redis(stack, settings, secrets)
     env["WX_MONGO_URL"] = _ensure_mongo(stack, settings, secrets)
     env["WX_EXECUTOR"] = _executor(settings)

@@ -8,8 +8,10 @@ The stack here is started by the code `wxrunner stack up` runs (`_ensure_redis`,
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import stat
+import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +33,7 @@ from app.service_secrets import (
     mask_url,
 )
 from app.settings import Settings
-from tests.helpers import free_port, start_api_server
+from tests.helpers import VENV_BIN, OwnedProcess, free_port, start_api_server, wait_until
 
 UNAUTHENTICATED_REDIS = [
     ["PING"], ["KEYS", "*"], ["GET", "wx:cancel:x"], ["SET", "wx:cancel:x", "1"],
@@ -306,3 +308,37 @@ def test_environment_of_this_test_has_no_service_password(dev_stack: DevStack) -
     """The stack hands the passwords to its children only, never to its own environment."""
     for password in dev_stack.passwords:
         assert all(password not in value for value in os.environ.values())
+
+
+# --- the README command itself ----------------------------------------------------------
+
+
+def test_wxrunner_stack_up_twice_prints_no_password(tmp_path: Path) -> None:
+    """`wxrunner stack up` starts the protected stack; a second run finds it running; neither
+    prints a password, nor does any log the stack writes."""
+    ports = {name: free_port() for name in ("redis", "mongo", "api", "sim")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WX_")}
+    env.update({"WX_DATA_DIR": str(tmp_path), "WX_EXECUTOR": "local",
+                "WX_REDIS_URL": f"redis://127.0.0.1:{ports['redis']}/0",
+                "WX_MONGO_URL": f"mongodb://127.0.0.1:{ports['mongo']}",
+                "WX_API_PORT": str(ports["api"]), "WX_SIM_PORT": str(ports["sim"])})
+    argv = [str(VENV_BIN / "wxrunner"), "stack", "up", "--no-frontend"]
+    first = OwnedProcess(argv, env=env, log=tmp_path / "first.out")
+    try:
+        wait_until(lambda: "wxcode runner is up" in first.log_tail(20000) or not first.alive(),
+                   timeout=120, what="wxrunner stack up")
+        assert first.alive(), first.log_tail()
+        second = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
+        assert second.returncode == 0, second.stderr
+        assert "the stack is running" in second.stdout
+        assert _raw_redis(ports["redis"], "KEYS", "*").startswith(b"-NOAUTH")
+    finally:
+        first.stop(signal.SIGINT, timeout=60)
+    secrets = ensure_service_secrets(tmp_path)
+    printed = first.log_tail(100_000) + second.stdout + second.stderr
+    assert "using the running" not in printed  # the first run started its own services
+    logs = [p.read_text(errors="replace") for p in (tmp_path / "logs").glob("*.log")]
+    assert len(logs) >= 5  # redis, secantusdb, simulator, two workers, api
+    for text in [printed, *logs]:
+        assert secrets.redis_password not in text
+        assert secrets.mongo_password not in text
