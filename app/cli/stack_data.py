@@ -26,8 +26,10 @@ _DUPLICATE_USER = 51003
 
 
 def write_redis_config(folder: Path, *, port: int, password: str) -> Path:
-    """`<folder>/redis.conf` (mode 600): loopback only, append-only file, the password."""
+    """`<folder>/redis.conf` (mode 600): loopback only, append-only file, the password.
+    The folder (its data too) is the owner's only (mode 700)."""
     folder.mkdir(parents=True, exist_ok=True)
+    folder.chmod(0o700)
     conf = folder / "redis.conf"
     text = "\n".join([
         f"port {port}", "bind 127.0.0.1", "protected-mode yes", f'dir "{folder}"',

@@ -132,6 +132,7 @@ def test_redis_password_is_in_no_command_line(dev_stack: DevStack) -> None:
     assert dev_stack.secrets.redis_password not in cmdline
     conf = dev_stack.data_dir / "redis" / "redis.conf"
     assert stat.S_IMODE(conf.stat().st_mode) == 0o600
+    assert stat.S_IMODE(conf.parent.stat().st_mode) == 0o700
 
 
 # --- MongoDB (SecantusDB with --auth) ----------------------------------------------
