@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from pydantic import ValidationError
 
@@ -44,6 +46,7 @@ def test_prod_refuses_the_placeholder_passwords_of_env_example(name: str) -> Non
     url = {"redis_url": "redis://:replace-with-the-output-of-openssl-rand-hex-32@redis:6379/0",
            "broker_url": "redis://:replace-with-x@redis:6379/0",
            "mongo_url": "mongodb://u:replace-with-x@mongo:27017/?authSource=admin"}[name]
+    values: dict[str, Any] = {name: url}
     with pytest.raises(ValidationError, match=f"WX_{name.upper()} holds a placeholder"):
-        Settings(env="prod", jwt_secret="s" * 40, **{name: url})
-    assert getattr(Settings(env="dev", **{name: url}), name) == url
+        Settings(env="prod", jwt_secret="s" * 40, **values)
+    assert getattr(Settings(env="dev", **values), name) == url
