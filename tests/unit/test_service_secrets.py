@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 
 from app.service_secrets import ServiceSecrets, mask_url, with_credentials
 from app.settings import Settings
@@ -48,5 +48,5 @@ def test_prod_refuses_the_placeholder_passwords_of_env_example(name: str) -> Non
            "mongo_url": "mongodb://u:replace-with-x@mongo:27017/?authSource=admin"}[name]
     values: dict[str, Any] = {name: url}
     with pytest.raises(ValidationError, match=f"WX_{name.upper()} holds a placeholder"):
-        Settings(env="prod", jwt_secret="s" * 40, **values)
+        Settings(env="prod", jwt_secret=SecretStr("s" * 40), **values)
     assert getattr(Settings(env="dev", **values), name) == url
