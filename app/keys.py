@@ -27,6 +27,7 @@ __all__ = [
     "producers_key",
     "sent_key",
     "seq_key",
+    "signin_code_key",
     "submit_lock",
     "terminal_key",
     "workspace_gone_key",
@@ -91,6 +92,11 @@ def dispatch_lock(session_id: str) -> str:
 
 def submit_lock(tenant_id: str) -> str:
     return f"wx:tenant:{tenant_id}:submit"
+
+
+def signin_code_key(code: str) -> str:
+    """Who a one-time sign-in code signs in (JSON `{tenant_id, sub}`), until its TTL."""
+    return f"wx:signin:{code}"
 
 
 def host_key(host: str) -> str:

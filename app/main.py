@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 
 from app.api.errors import install_error_handlers
 from app.api.main import api_router
+from app.api.middleware import BodyLimit, SecurityHeaders
 from app.db import init_db
 from app.events import EventPublisher
 from app.logging import configure_logging
@@ -65,10 +66,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    # outermost last: every answer (a 413 and CORS preflights too) gets the headers
+    app.add_middleware(BodyLimit, max_bytes=settings.request_max_bytes)
     app.add_middleware(
         CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=True,
         allow_methods=["*"], allow_headers=["*"],
     )
+    app.add_middleware(SecurityHeaders)
     install_error_handlers(app)
     app.include_router(api_router)
     return app

@@ -16,6 +16,9 @@ from app.vocab import Context
 # stream usage of a turn that ended without one.
 BillingBasis = Literal["first", "delta", "reset", "stream"]
 TERMINAL_FRAME_TYPES = frozenset({"session_end", "error", "cancelled"})
+# The largest seq a client may name (JavaScript's largest safe integer; a job never gets
+# near it): a resume from beyond it is refused as malformed, never sent to Redis.
+SEQ_MAX: Final = 2**53 - 1
 
 
 def utc_now() -> datetime:
@@ -237,7 +240,7 @@ class CancelFrame(_Model):
 class ResumeFrame(_Model):
     type: Literal["resume"] = "resume"
     job_id: str
-    after_seq: int = Field(default=0, ge=0)
+    after_seq: int = Field(default=0, ge=0, le=SEQ_MAX)
 
 
 class PingFrame(_Model):
@@ -255,6 +258,7 @@ def is_terminal(frame_type: str) -> bool:
 
 
 __all__ = [
+    "SEQ_MAX",
     "TERMINAL_FRAME_TYPES",
     "TOKEN_FIELDS",
     "AssistantChunkFrame",

@@ -61,12 +61,11 @@ class Settings(BaseSettings):
     # Executors
     executor: ExecutorKind = "auto"
     docker_host: str | None = None
-    tenant_image: str = "wx-tenant:2.1.332-git"
+    tenant_image: str = "wx-tenant:2.1.332-git-egress"
     container_memory: str = "2g"
     container_cpus: float = 1.0
     container_pids: int = 256
     container_idle_s: int = 1800
-    container_network: str = "host"
     # Labels this deployment's tenant containers and volumes: workers of another deployment
     # sharing the Docker engine (a second stack, a test session) never survey or reap them.
     deployment: str = "default"
@@ -77,6 +76,21 @@ class Settings(BaseSettings):
     container_cpu_shares: int = 512
     cancel_sigint_grace_s: float = 1.0
     cancel_sigterm_grace_s: float = 0.5
+
+    # Network (issue 12, tenant isolation): tenant containers get no network (`none`, or a
+    # Docker network with no exit, e.g. compose's internal one); their only way out is the
+    # egress proxy (`wxrunner egress`) on a unix socket in egress_dir, bind-mounted into each
+    # container, where a forwarder listens on 127.0.0.1:egress_forward_port. It allows the
+    # model API (from anthropic_base_url, else api.anthropic.com:443) and egress_allowed_hosts
+    # (host:port). `host` shares the host's network (Redis, MongoDB, the API): development only.
+    container_network: str = "none"
+    egress_dir: Path | None = None  # None: <data_dir>/egress
+    # The Docker volume holding egress_dir, when the worker runs in a container itself
+    # (compose): tenant containers mount it by name. None: egress_dir is bind-mounted.
+    egress_volume: str | None = None
+    egress_forward_port: int = Field(default=3128, ge=1, le=65535)
+    egress_allowed_hosts: list[str] = Field(default_factory=list)
+    egress_connect_timeout_s: float = 10.0
 
     # Turns
     turn_idle_timeout_s: float = 300.0
@@ -163,6 +177,14 @@ class Settings(BaseSettings):
     guardrail_disabled_rules: list[str] = Field(default_factory=list)
     guardrail_classifier_threshold: float | None = Field(default=None, gt=0.0, lt=1.0)
 
+    # Web security (issue 12, web): the bearer token Prometheus sends to /metrics (unset:
+    # /metrics answers 404 in prod, and is open in dev and test); how long (s) a sign-in
+    # code of the run command's link lives (one use); the largest request body (bytes) of
+    # every route but the upload, which has upload_max_bytes.
+    metrics_token: SecretStr | None = None
+    signin_code_ttl_s: int = Field(default=300, ge=10, le=3600)
+    request_max_bytes: int = Field(default=1024 * 1024, ge=1024)
+
     # Anthropic API simulator
     sim_host: str = "127.0.0.1"
     sim_port: int = 8787
@@ -198,6 +220,28 @@ class Settings(BaseSettings):
                 raise ValueError(f"WX_{name.upper()} holds a placeholder password of "
                                  "compose/.env.example: set REDIS_PASSWORD/MONGO_PASSWORD")
         return self
+
+    @model_validator(mode="after")
+    def _refuse_unisolated_tenants_in_prod(self) -> Settings:
+        if self.env != "prod":
+            return self
+        if self.executor == "local":
+            raise ValueError("WX_EXECUTOR=local runs tenant code unisolated on the host: "
+                             "refused when WX_ENV=prod (use docker)")
+        if self.container_network == "host":
+            raise ValueError("WX_CONTAINER_NETWORK=host lets tenant code reach Redis, MongoDB "
+                             "and the API: refused when WX_ENV=prod (use none)")
+        return self
+
+    @property
+    def egress_socket(self) -> Path:
+        """The egress proxy's unix socket (its folder is bind-mounted into tenant containers)."""
+        return (self.egress_dir or self.data_dir / "egress") / "egress.sock"
+
+    @property
+    def tenant_egress(self) -> bool:
+        """True when tenant containers go out only through the egress proxy."""
+        return self.container_network != "host"
 
     @property
     def workspaces_dir(self) -> Path:

@@ -11,7 +11,7 @@ also given as a ratio to the pipe's, measured in the same run.
 
 Run (it starts and stops its own stack on spare ports):
     .venv/bin/python bench/bench_concurrency.py [--k 1,10,50,100] [--docker-k 1,10,50]
-Writes bench/results/concurrency.json and concurrency.png."""
+Writes bench/results/concurrency.json, concurrency.png and concurrency.md (the README's table)."""
 
 from __future__ import annotations
 
@@ -41,6 +41,7 @@ from tests.helpers import (
     OwnedProcess,
     free_port,
     port_open,
+    start_egress_proxy,
     start_redis_server,
     wait_until,
 )
@@ -174,6 +175,11 @@ class Runner:
                                    "--port", str(mongo_port), "--storage-path",
                                    str(root / "mongo")], log=self.logs / "mongo.log")
         wait_until(lambda: port_open(mongo_port), timeout=60, what="secantusdb")
+        # Tenant containers have no network: their way out is the egress proxy, as deployed
+        # (the stand-in never calls the model API, so its allowed host answers nothing).
+        self.egress = (start_egress_proxy(root / "egress", "http://127.0.0.1:9",
+                                          self.logs / "egress.log")
+                       if executor == "docker" else None)
         self.values = {
             "env": "test", "redis_url": redis_url, "mongo_url": f"mongodb://127.0.0.1:{mongo_port}",
             "mongo_db": "bench", "data_dir": str(root / "data"), "executor": executor,
@@ -181,6 +187,7 @@ class Runner:
             "limit_running_turns": "1000", "limit_queued_turns": "1000",
             "worker_host": f"bench{uuid.uuid4().hex[:6]}", "deployment": "bench",
             "turn_idle_timeout_s": "60", "container_pids": "1024", **extra,
+            "egress_dir": str(root / "egress"),
         }
         env = {f"WX_{k.upper()}": v for k, v in self.values.items()}
         self.api_port = free_port()
@@ -227,8 +234,9 @@ class Runner:
                 return
 
     def close(self) -> None:
-        for proc in (self.worker, self.api, self.mongo, self.redis):
-            proc.stop()
+        for proc in (self.worker, self.api, self.mongo, self.redis, self.egress):
+            if proc is not None:
+                proc.stop()
 
 
 class Pipe:
@@ -394,6 +402,30 @@ def plot(report: dict[str, Any], out: Path) -> None:
     fig.savefig(out, dpi=110)
 
 
+def markdown_table(report: dict[str, Any]) -> str:
+    """The README's table: each K's runner figures, the pipe's beside them, and the ratios."""
+    lines = [
+        "| executor | K | wall s (pipe) | ratio | first chunk p50 ms (pipe) | added ms "
+        "| first chunk p99 ms | frames/s (pipe) | ratio | frame p50 added ms "
+        "| frame p99 added ms | lost | dispatch p50 ms | worker RSS/turn KB |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for run in report["runs"]:
+        for row in run["rows"]:
+            r, p, x = row["runner"], row["pipe"], row["ratios"]
+            lines.append(
+                f"| {run['executor']} | {row['k']} | {r['wall_s']:.2f} ({p['wall_s']:.2f}) "
+                f"| {x['wall']:.2f} | {r['first_chunk_p50_ms']:.0f} ({p['first_chunk_p50_ms']:.0f})"
+                f" | {x['first_chunk_p50_added_ms']:+.0f} | {r['first_chunk_p99_ms']:.0f} "
+                f"| {r['frames_per_s']:.0f} ({p['frames_per_s']:.0f}) | {x['frames_per_s']:.2f} "
+                f"| {x['frame_p50_added_ms']:+.1f} | {x['frame_p99_added_ms']:+.1f} "
+                f"| {r['stamps_lost']} | {r['dispatch_p50_ms']:.0f} | {r['rss_per_turn_kb']:.0f} |")
+    sockets = ", ".join(
+        f"{run['executor']} {run['api_rss_per_idle_socket_kb']:.1f} KB "
+        f"(pipe {run['pipe_rss_per_idle_socket_kb']:.1f} KB)" for run in report["runs"])
+    return "\n".join(lines) + f"\n\nAPI RSS per idle socket: {sockets}.\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -428,7 +460,9 @@ def main() -> None:
                 docker_extra(root / "docker-image"))))
     (out / "concurrency.json").write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2))
     plot(report, out / "concurrency.png")
-    print(f"wrote {out / 'concurrency.json'} and {out / 'concurrency.png'}")
+    (out / "concurrency.md").write_text(markdown_table(report))
+    print(markdown_table(report))
+    print(f"wrote concurrency.json, concurrency.png and concurrency.md in {out}")
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ Gives the runner's tenant containers Claude credentials, one of two ways:
 
 Options:
   --image IMAGE     tenant image (default: \$WX_TENANT_IMAGE, then compose/.env, then
-                    wx-tenant:2.1.332-git)
+                    wx-tenant:2.1.332-git-egress)
   --volume NAME     credentials volume for 'login' (default: $VOLUME)
   --env-file PATH   env file to update (default: compose/.env.claude, made from
                     .env.claude.example; only the workers read it, never the api)
@@ -90,7 +90,7 @@ set_credential() {
 
 resolve_image() {
   [ -n "$IMAGE" ] || IMAGE="$(shared_env_value WX_TENANT_IMAGE)"
-  [ -n "$IMAGE" ] || IMAGE="wx-tenant:2.1.332-git"
+  [ -n "$IMAGE" ] || IMAGE="wx-tenant:2.1.332-git-egress"
   docker image inspect "$IMAGE" >/dev/null 2>&1 || die "image $IMAGE is missing; build it:
   docker-compose -f $HERE/docker-compose.yml --profile build build tenant-image"
 }

@@ -14,6 +14,18 @@ const config: NextConfig = {
   poweredByHeader: false,
   // The proxy streams SSE; compression would buffer it.
   compress: false,
+  // Every answer (pages, the API proxy, assets): never framed, never MIME-sniffed, and no
+  // Referer (a `/signin?code=` URL must not leak). The CSP is per page: src/proxy.ts.
+  async headers() {
+    return [{
+      source: "/:path*",
+      headers: [
+        { key: "X-Frame-Options", value: "DENY" },
+        { key: "X-Content-Type-Options", value: "nosniff" },
+        { key: "Referrer-Policy", value: "no-referrer" },
+      ],
+    }];
+  },
 };
 
 export default config;

@@ -17,6 +17,7 @@ command -v shellcheck >/dev/null || need_pkgs+=(shellcheck)
 [ -x /bin/busybox ] && file -L /bin/busybox 2>/dev/null | grep -q static || need_pkgs+=(busybox-static)
 command -v file >/dev/null || need_pkgs+=(file)
 [ -x /usr/bin/git ] || need_pkgs+=(git)  # copied into the offline tenant image
+[ -x /usr/bin/socat ] || need_pkgs+=(socat)  # the egress forwarder of the offline tenant image
 command -v node >/dev/null || need_pkgs+=(nodejs npm)
 command -v curl >/dev/null || need_pkgs+=(curl)
 python3 -c 'import venv, ensurepip' 2>/dev/null || need_pkgs+=(python3-venv)

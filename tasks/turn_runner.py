@@ -208,14 +208,17 @@ class _TurnRun:
                           tool_result_max_chars=self.settings.tool_result_max_chars)
 
     def _run_spec(self, resume: str | None) -> RunSpec:
+        executor, tenant = self.clients.executor, self.job.tenant_id
         opts = ClaudeCommandOptions(
             prompt=self.job.prompt,
+            workdir=executor.workdir(tenant, str(self.job.project_id)),
+            config_dir=executor.config_dir(tenant),
             context=self.job.context,
             resume_session_id=resume,
             max_budget_usd=self.job.max_budget_usd,
-            claude_bin=self.clients.executor.claude_bin,
+            claude_bin=executor.claude_bin,
         )
-        return RunSpec(tenant_id=self.job.tenant_id, project_id=str(self.job.project_id),
+        return RunSpec(tenant_id=tenant, project_id=str(self.job.project_id),
                        argv=build_cli_command(opts), env=build_cli_env(self.settings),
                        job_id=self.job_id)
 

@@ -17,6 +17,7 @@ from tests.helpers import (
     OwnedProcess,
     free_port,
     port_open,
+    start_egress_proxy,
     start_redis_server,
     wait_until,
 )
@@ -54,6 +55,18 @@ def sim_url(artifacts_dir: Path) -> Iterator[str]:
     )
     wait_until(lambda: port_open(port), what="simulator")
     yield f"http://127.0.0.1:{port}"
+    proc.stop()
+
+
+@pytest.fixture(scope="session")
+def egress_dir(
+    sim_url: str, tmp_path_factory: pytest.TempPathFactory, artifacts_dir: Path
+) -> Iterator[Path]:
+    """The folder of the egress proxy's socket: `wxrunner egress`, allowing only the
+    simulator, the one way out of the tests' tenant containers (network none)."""
+    path = tmp_path_factory.mktemp("egress")
+    proc = start_egress_proxy(path, sim_url, artifacts_dir / "logs" / "egress.log")
+    yield path
     proc.stop()
 
 

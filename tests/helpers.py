@@ -102,6 +102,16 @@ def start_listening(
     return proc
 
 
+def signin_code(env: dict[str, str], tenant: str, sub: str = "test") -> str:
+    """A one-time sign-in code from `wxrunner signin` (the run command's link), for `tenant`."""
+    from urllib.parse import parse_qs, urlparse
+
+    proc = subprocess.run([str(VENV_BIN / "wxrunner"), "signin", "--tenant", tenant, "--sub", sub],
+                          env={**os.environ, **env}, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    return parse_qs(urlparse(proc.stdout.strip()).query)["code"][0]
+
+
 def start_redis_server(
     data_dir: Path, log: Path, *, password: str | None = None,
 ) -> tuple[OwnedProcess, str]:
@@ -135,6 +145,33 @@ def start_api_server(env: dict[str, str], log_dir: Path, *extra: str) -> tuple[O
         port=port, what="API", env=env, log=log_dir / f"api-{port}.log",
     )
     return proc, f"http://127.0.0.1:{port}"
+
+
+def unix_socket_answers(path: Path) -> bool:
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex(str(path)) == 0
+
+
+def start_egress_proxy(egress_dir: Path, model_url: str, log: Path,
+                       **settings: str) -> OwnedProcess:
+    """`wxrunner egress` on egress_dir/egress.sock, allowing `model_url`'s host:port; waits
+    for its socket (fails the test with its log if it dies)."""
+    import pytest
+
+    env = {"WX_EGRESS_DIR": str(egress_dir), "WX_ANTHROPIC_BASE_URL": model_url,
+           **{f"WX_{k.upper()}": v for k, v in settings.items()}}
+    proc = OwnedProcess([str(VENV_BIN / "wxrunner"), "egress"], env=env, log=log)
+    socket_path = egress_dir / "egress.sock"
+    try:
+        wait_until(lambda: unix_socket_answers(socket_path) or not proc.alive(),
+                   what="egress proxy")
+    except TimeoutError:
+        proc.stop()
+        pytest.fail(f"egress proxy not answering on {socket_path}:\n{proc.log_tail()}")
+    if not proc.alive():
+        pytest.fail(f"egress proxy exited:\n{proc.log_tail()}")
+    return proc
 
 
 class NetworkLink:

@@ -5,26 +5,39 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
+import orjson
+
 from app.errors import BadRequest
 from app.settings import Settings
 from app.vocab import Context
+from workers.file_rules import file_permissions
 
-__all__ = ["CONTEXT_TOOLS", "ClaudeCommandOptions", "build_cli_command", "build_cli_env"]
+__all__ = [
+    "CONTEXT_TOOLS",
+    "ClaudeCommandOptions",
+    "build_cli_command",
+    "build_cli_env",
+    "context_tools",
+    "turn_settings",
+]
 
-# context -> (tools made available with --tools, permission rules for --allowedTools)
+# context -> (tools made available with --tools, the allow rules besides the file rules of
+# workers/file_rules.py, which confine the file tools to the project's workspace)
 CONTEXT_TOOLS: Final[dict[Context, tuple[tuple[str, ...], tuple[str, ...]]]] = {
-    Context.ANALYSIS: (("Read", "Grep", "Glob"), ("Read", "Grep", "Glob")),
-    Context.CONVERSION: (("Read", "Write", "Edit", "Bash"),
-                         ("Read", "Write", "Edit", "Bash(npm:*)")),
-    Context.REVIEW: (("Read", "Grep"), ("Read", "Grep")),
+    Context.ANALYSIS: (("Read", "Grep", "Glob"), ()),
+    Context.CONVERSION: (("Read", "Write", "Edit", "Bash"), ("Bash(npm:*)",)),
+    Context.REVIEW: (("Read", "Grep"), ()),
 }
 
 
 @dataclass(frozen=True)
 class ClaudeCommandOptions:
-    """What varies between turns; `claude_bin` is the path as the executor sees it."""
+    """What varies between turns; `claude_bin`, `workdir` (the project's workspace) and
+    `config_dir` are paths as the executor's command sees them."""
 
     prompt: str
+    workdir: str
+    config_dir: str
     context: Context = Context.ANALYSIS
     resume_session_id: str | None = None
     max_budget_usd: float | None = None
@@ -33,10 +46,12 @@ class ClaudeCommandOptions:
 
 def build_cli_command(opts: ClaudeCommandOptions) -> list[str]:
     """argv for `claude -p` in stream-json mode; data-valued options as `--opt=value`,
-    the prompt last after `--` so it can never be read as an option."""
-    if opts.context not in CONTEXT_TOOLS:
-        raise BadRequest(f"unknown context {opts.context!r}")
-    tools, rules = CONTEXT_TOOLS[opts.context]
+    the prompt last after `--` so it can never be read as an option.
+
+    Permissions come only from `--settings` (the rules of `turn_settings`): no settings file
+    is read (`--setting-sources=`), as the project's own `.claude/settings*.json` and
+    `.mcp.json` are the tenant's upload and could allow any path, add hooks or MCP servers
+    (code run in a context without Bash)."""
     argv = [
         opts.claude_bin,
         "-p",
@@ -44,8 +59,10 @@ def build_cli_command(opts: ClaudeCommandOptions) -> list[str]:
         "stream-json",
         "--verbose",
         "--include-partial-messages",
-        f"--tools={','.join(tools)}",
-        f"--allowedTools={','.join(rules)}",
+        f"--tools={','.join(context_tools(opts.context))}",
+        f"--settings={orjson.dumps(turn_settings(opts)).decode()}",
+        "--setting-sources=",
+        "--strict-mcp-config",
         "--permission-mode",
         "dontAsk",
         "--disable-slash-commands",
@@ -58,6 +75,21 @@ def build_cli_command(opts: ClaudeCommandOptions) -> list[str]:
         argv.append(f"--max-budget-usd={opts.max_budget_usd:.4f}")
     argv += ["--", opts.prompt]
     return argv
+
+
+def context_tools(context: Context) -> tuple[str, ...]:
+    """The built-in tools a context makes available."""
+    if context not in CONTEXT_TOOLS:
+        raise BadRequest(f"unknown context {context!r}")
+    return CONTEXT_TOOLS[context][0]
+
+
+def turn_settings(opts: ClaudeCommandOptions) -> dict[str, object]:
+    """The only settings a turn's claude loads: its permission rules, and no hooks."""
+    tools = context_tools(opts.context)
+    permissions = file_permissions(workdir=opts.workdir, config_dir=opts.config_dir,
+                                   tools=tools, extra_allow=CONTEXT_TOOLS[opts.context][1])
+    return {"permissions": permissions, "disableAllHooks": True}
 
 
 def build_cli_env(settings: Settings, *, config_dir: str | None = None) -> dict[str, str]:

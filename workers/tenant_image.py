@@ -1,5 +1,6 @@
 """The offline tenant image: `FROM scratch`, the claude binary, its glibc, busybox, git (the
-runner commits each turn's changes inside the tenant's own container), user wx."""
+runner commits each turn's changes inside the tenant's own container), socat (the forwarder
+from the container's loopback to the egress proxy's socket), user wx."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ log = logging.getLogger(__name__)
 WX_UID = 1000
 BUSYBOX = Path("/bin/busybox")
 GIT = Path("/usr/bin/git")  # every command the runner uses is built into the one binary
+SOCAT = Path("/usr/bin/socat")
 CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 
 _DOCKERFILE = """\
@@ -72,10 +74,11 @@ def make_build_context(settings: Settings, dest: Path) -> Path:
     claude = _resolve_claude(settings.claude_bin)
     rootfs = dest / "rootfs"
     _copy(claude, rootfs / settings.claude_bin_in_container.lstrip("/"), mode=0o755)
-    if not GIT.is_file():
-        raise ExecutorFailed(f"{GIT} (git) is missing: run scripts/bootstrap.sh")
-    _copy(GIT, rootfs / str(GIT).lstrip("/"), mode=0o755)
-    for lib in {*shared_libraries(claude), *shared_libraries(GIT)}:
+    for tool, package in ((GIT, "git"), (SOCAT, "socat")):
+        if not tool.is_file():
+            raise ExecutorFailed(f"{tool} ({package}) is missing: run scripts/bootstrap.sh")
+        _copy(tool, rootfs / str(tool).lstrip("/"), mode=0o755)
+    for lib in {*shared_libraries(claude), *shared_libraries(GIT), *shared_libraries(SOCAT)}:
         _copy(lib, rootfs / str(lib).lstrip("/"), mode=0o755)
     _install_busybox(rootfs)
     _write_etc(rootfs)

@@ -12,13 +12,15 @@ from app.api.routes import (
     limits,
     projects,
     sessions,
+    signin,
     usage,
     webhooks,
     ws,
 )
 
 api_router = APIRouter()
-for _module in (projects, files, chat, jobs, sessions, usage, limits, webhooks, health, ws):
+for _module in (projects, files, chat, jobs, sessions, usage, limits, webhooks, signin,
+                health, ws):
     api_router.include_router(_module.router)
 
 __all__ = ["api_router"]

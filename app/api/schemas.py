@@ -140,6 +140,15 @@ class LimitsPublic(BaseModel):
     month: MonthOutlook
 
 
+class SigninCode(BaseModel):
+    code: str = Field(min_length=1, max_length=128)
+
+
+class SigninToken(BaseModel):
+    token: str
+    tenant_id: str
+
+
 class HealthPublic(BaseModel):
     status: str = "ok"
 

@@ -2,7 +2,8 @@
 
 Starts only what is not already running (Redis, SecantusDB: both with the passwords of
 `<data_dir>/secrets.json`, made on the first run), then the simulator
-(unless Claude credentials are configured), the `chat` and `conversions` workers and
+(unless Claude credentials are configured), the egress proxy (tenant containers' only way
+to the model API, with the Docker executor), the `chat` and `conversions` workers and
 the API; prints the URLs and a development token. A service that stops is started again
 (after 1 s, then up to 30 s between attempts while it keeps failing), the others go on.
 On Ctrl-C it stops what it started, by pid, newest first. Logs go to `<data_dir>/logs/`."""
@@ -28,7 +29,13 @@ from app.cli.stack_data import (
     secantus_argv,
     write_redis_config,
 )
-from app.service_secrets import SECRETS_FILE, ServiceSecrets, ensure_service_secrets, mask_url
+from app.service_secrets import (
+    SECRETS_FILE,
+    ServiceSecrets,
+    ensure_service_secrets,
+    load_service_secrets,
+    mask_url,
+)
 from app.settings import Settings
 from app.vocab import QueueName
 
@@ -119,6 +126,9 @@ def up(
         typer.echo(f"An API already answers on {settings.api_host}:{settings.api_port}: "
                    "the stack is running (stop it first, or set WX_API_PORT).")
         env = {"WX_EXECUTOR": _executor(settings)}
+        secrets = load_service_secrets(settings.data_dir)
+        if secrets is not None:  # the running stack's Redis takes the data dir's password
+            env["WX_REDIS_URL"] = secrets.redis_url(settings.redis_url)
         if not settings.has_claude_credentials:
             env["WX_ANTHROPIC_BASE_URL"] = f"http://{settings.sim_host}:{settings.sim_port}"
         _print_banner(settings, env)
@@ -155,6 +165,8 @@ def _start_services(stack: _Stack, settings: Settings) -> dict[str, str]:
     if not settings.has_claude_credentials:
         env["WX_ANTHROPIC_BASE_URL"] = _start_simulator(stack, settings, env)
         env["WX_ANTHROPIC_API_KEY"] = "sk-ant-sim-local"
+    if env["WX_EXECUTOR"] == "docker" and settings.tenant_egress:
+        _start_egress(stack, settings, env)
     celery = str(VENV_BIN / "celery")
     for queue in QueueName:
         stack.start(f"worker-{queue}", [celery, "-A", "tasks", "worker", "-Q", queue,
@@ -221,6 +233,21 @@ def _start_simulator(stack: _Stack, settings: Settings, env: dict[str, str]) -> 
     return f"http://{settings.sim_host}:{port}"
 
 
+def _start_egress(stack: _Stack, settings: Settings, env: dict[str, str]) -> None:
+    """`wxrunner egress`, allowing the model API of `env` (the simulator's, when it runs)."""
+    from workers.egress_proxy import probe_socket
+
+    if probe_socket(settings.egress_socket) is None:
+        typer.echo(f"  using the running egress proxy on {settings.egress_socket}")
+        return
+    stack.start("egress", [str(VENV_BIN / "wxrunner"), "egress"], env)
+    deadline = time.monotonic() + 30
+    while probe_socket(settings.egress_socket) is not None:
+        if stack.dead() or time.monotonic() > deadline:
+            raise typer.BadParameter(f"the egress proxy did not start: see {stack.logs}")
+        time.sleep(0.1)
+
+
 def _executor(settings: Settings) -> str:
     if settings.executor != "auto":
         return settings.executor
@@ -251,15 +278,18 @@ def _start_frontend(stack: _Stack, settings: Settings, env: dict[str, str], want
 
 def _print_banner(settings: Settings, env: dict[str, str]) -> None:
     from app.auth import mint_token
+    from app.cli.token import signin_link
 
     base = f"http://{settings.api_host}:{settings.api_port}"
     token = mint_token(settings, tenant_id="dev", sub="dev")
+    link = signin_link(settings, env.get("WX_REDIS_URL", settings.redis_url), tenant="dev")
     typer.echo(f"""
 wxcode runner is up (executor: {env['WX_EXECUTOR']}, Claude API: {
         env.get('WX_ANTHROPIC_BASE_URL') or 'Anthropic (configured credentials)'})
   API        {base}   (OpenAPI: {base}/docs)
   WebSocket  ws://{settings.api_host}:{settings.api_port}/ws/chat/<project_id>
-  UI         http://127.0.0.1:{settings.frontend_port}/?token={token}   (signs you in)
+  UI         {link}
+             (signs you in once, within {settings.signin_code_ttl_s} s; `wxrunner signin`: another)
   token      {token}
 Ctrl-C stops everything this command started.""")
 

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.helpers import REPO_ROOT, NetworkLink, free_port, start_listening
+from tests.helpers import REPO_ROOT, NetworkLink, free_port, signin_code, start_listening
 from tests.integration.conftest import (  # noqa: F401  (fixtures, registered by import)
     _test_tenants,
     api_server,
@@ -93,8 +93,10 @@ def browser() -> Iterator[Any]:
 class Stack:
     """A signed-in tenant: REST through the API, the browser through the frontend."""
 
-    def __init__(self, frontend: str, api: str, token: str, shots: Path, name: str) -> None:
+    def __init__(self, frontend: str, api: str, token: str, shots: Path, name: str,
+                 tenant: str = "", env: dict[str, str] | None = None) -> None:
         self.frontend, self.api, self.token = frontend, api, token
+        self.tenant, self.env = tenant, env or {}
         self.shots, self.name = shots, name
         self.http = httpx.Client(base_url=api, headers={"authorization": f"Bearer {token}"},
                                  timeout=10)
@@ -111,21 +113,21 @@ class Stack:
 @pytest.fixture
 def stack(
     frontend_url: str, api_server: str, make_token: Callable[[str], str], tenant_id: str,
-    e2e_artifacts: Path, request: pytest.FixtureRequest, clean_db: None,
+    e2e_artifacts: Path, request: pytest.FixtureRequest, clean_db: None, backend: Any,
 ) -> Iterator[Stack]:
     s = Stack(frontend_url, api_server, make_token(tenant_id), e2e_artifacts,
-              request.node.name.removeprefix("test_"))
+              request.node.name.removeprefix("test_"), tenant_id, backend.env)
     yield s
     s.http.close()
 
 
 @pytest.fixture
 def page(browser: Any, stack: Stack) -> Iterator[Any]:
-    """A fresh browser context, signed in once through `/?token=…`."""
+    """A fresh browser context, signed in once through the run command's one-time link."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(20_000)
-    page.goto(f"{stack.frontend}/?token={stack.token}")
-    page.wait_for_url(lambda url: "token=" not in url)
+    page.goto(f"{stack.frontend}/signin?code={signin_code(stack.env, stack.tenant)}")
+    page.wait_for_url(f"{stack.frontend}/")
     yield page
     context.close()

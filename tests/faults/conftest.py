@@ -30,7 +30,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 @pytest.fixture(scope="session")
 def world(tmp_path_factory: pytest.TempPathFactory, artifacts_dir: Path,
-          sim_url: str) -> Iterator[World]:
+          sim_url: str, egress_dir: Path) -> Iterator[World]:
     """Redis and SecantusDB of the suite's own, and the settings of its processes."""
     root = tmp_path_factory.mktemp("faults")
     logs = artifacts_dir / "logs"
@@ -47,6 +47,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, artifacts_dir: Path,
         "mongo_url": service_secrets.mongo_url(f"mongodb://127.0.0.1:{mongo.port}"),
         "mongo_db": f"wxfault_{tag}",
         "data_dir": str(root / "data"),
+        "egress_dir": str(egress_dir),  # the Docker cases' tenant containers' way out
         "executor": "local",
         "claude_bin": str(STANDIN),
         "anthropic_base_url": sim_url,

@@ -46,9 +46,11 @@ def _to_env(values: dict[str, Any]) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def backend(
-    redis_url: str, mongo_url: str, sim_url: str, tmp_path_factory: pytest.TempPathFactory
+    redis_url: str, mongo_url: str, sim_url: str, egress_dir: Path,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Backend:
-    """Test settings: own Redis, SecantusDB, the simulator, short liveness timeouts."""
+    """Test settings: own Redis, SecantusDB, the simulator (reached by tenant containers
+    through the egress proxy), short liveness timeouts."""
     session_tag = uuid.uuid4().hex[:8]
     values: dict[str, Any] = {
         "env": "test",
@@ -59,6 +61,7 @@ def backend(
         "anthropic_base_url": sim_url,
         "anthropic_api_key": "sk-ant-sim",
         "executor": "docker",
+        "egress_dir": str(egress_dir),
         "data_dir": str(tmp_path_factory.mktemp("wxdata")),
         "claude_max_retries": 0,
         "heartbeat_interval_s": 0.5,
@@ -68,6 +71,8 @@ def backend(
         "turn_idle_timeout_s": 60.0,
         # webhooks go to receivers on 127.0.0.1 (any worker of the session may send one)
         "webhook_allow_private": True,
+        # /metrics lists every tenant's usage: the scraper's bearer token (tests send it)
+        "metrics_token": f"metrics-{session_tag}",
     }
     return Backend(values, Settings(**values), _to_env(values))
 

@@ -220,7 +220,9 @@ async def test_health_ready_metrics_openapi(api: ApiEnv) -> None:
         # Docker is checked through the worker host registry: no host registered here.
         assert checks["hosts"] == "failed: RuntimeError: no worker host in the registry"
         assert "docker" not in checks
-        metrics = (await client.get("/metrics")).text
+        assert api.settings.metrics_token is not None
+        scraper = {"authorization": f"Bearer {api.settings.metrics_token.get_secret_value()}"}
+        metrics = (await client.get("/metrics", headers=scraper)).text
         assert 'wx_queue_depth{queue="chat"}' in metrics
         assert "wx_open_sockets" in metrics
         spec = (await client.get("/openapi.json")).json()

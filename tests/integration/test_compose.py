@@ -38,7 +38,7 @@ DOCKERFILES = [
     REPO_ROOT / "frontend" / "Dockerfile",
     COMPOSE_DIR / "tenant" / "Dockerfile",
 ]
-RUNNER_SERVICES = ["api", "worker-chat", "worker-conversions"]
+RUNNER_SERVICES = ["api", "worker-chat", "worker-conversions", "egress"]
 WORKERS = {"worker-chat": "chat", "worker-conversions": "conversions"}
 BUILD_ONLY = {"tenant-image"}
 # The service passwords of .env.example (REDIS_PASSWORD, MONGO_PASSWORD).
@@ -144,8 +144,13 @@ def test_workers(compose_config: dict[str, Any]) -> None:
         assert "/var/run/docker.sock:/var/run/docker.sock:rw" in worker["volumes"]
         assert "claude-credentials:/run/claude-credentials:ro" in worker["volumes"]
         assert worker["environment"]["WX_EXECUTOR"] == "docker"
-        assert worker["environment"]["WX_TENANT_IMAGE"] == "wx-tenant:2.1.332-git"
-        assert worker["environment"]["WX_CONTAINER_NETWORK"] == "wx-tenants"
+        assert worker["environment"]["WX_TENANT_IMAGE"] == "wx-tenant:2.1.332-git-egress"
+        # Tenant containers: no network; the egress proxy's socket volume is their exit.
+        assert worker["environment"]["WX_CONTAINER_NETWORK"] == "none"
+        assert worker["environment"]["WX_EGRESS_VOLUME"] == "wx-egress"
+        assert worker["environment"]["WX_EGRESS_DIR"] == "/run/wx-egress"
+        assert "egress-socket:/run/wx-egress:ro" in worker["volumes"]
+        assert worker["depends_on"]["egress"]["condition"] == "service_healthy"
         assert worker["group_add"] == ["999"]  # DOCKER_GID of .env.example
         assert worker["environment"]["WX_WORKER_HOST"] == "wx-host-1"
         # Both env files: the shared .env and the Claude settings of .env.claude.
@@ -249,8 +254,19 @@ def test_data_services_and_networks(compose_config: dict[str, Any]) -> None:
     assert svc["frontend"]["build"]["dockerfile"] == "frontend/Dockerfile"
     assert compose_config["networks"]["wx"]["name"] == "wx-net"
     for name, service in svc.items():
-        if name not in BUILD_ONLY:
+        if name not in BUILD_ONLY | {"egress"}:
             assert "wx" in service["networks"], f"{name} is not on the user-defined network"
+    # The egress proxy goes out to the model API, and reaches none of the stack's services.
+    assert list(svc["egress"]["networks"]) == ["egress"]
+    assert compose_config["volumes"]["egress-socket"]["name"] == "wx-egress"
+
+
+def test_egress_proxy_service(compose_config: dict[str, Any]) -> None:
+    egress = services(compose_config)["egress"]
+    assert egress["command"] == ["wxrunner", "egress"]
+    assert egress["environment"]["WX_EGRESS_DIR"] == "/run/wx-egress"
+    assert "egress-socket:/run/wx-egress:rw" in egress["volumes"]
+    assert not any("docker.sock" in v for v in egress["volumes"])
 
 
 def test_frontend_gets_no_runner_secrets(compose_config: dict[str, Any]) -> None:

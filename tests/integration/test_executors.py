@@ -135,11 +135,13 @@ def _executor(kind: str, settings: Settings, client: Any) -> Executor:
 
 
 @pytest.fixture(scope="session")
-def base_settings(sim_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+def base_settings(sim_url: str, egress_dir: Path,
+                  tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return Settings(
         env="test",
         deployment=f"wxexec_{SESSION_TAG}",
         data_dir=tmp_path_factory.mktemp("wx-exec"),
+        egress_dir=egress_dir,
         anthropic_base_url=sim_url,
         anthropic_api_key=SecretStr("sk-ant-sim-key"),
         claude_oauth_token=None,
@@ -234,12 +236,20 @@ async def _sh(h: Harness, project: str, script: str, executor: Executor | None =
     return await _collect(execution)
 
 
+def claude_options(executor: Executor, project: str, prompt: str, *, tenant: str = TENANT,
+                   **fields: Any) -> ClaudeCommandOptions:
+    """A turn's options with the paths the executor's command sees."""
+    return ClaudeCommandOptions(prompt=prompt, workdir=executor.workdir(tenant, project),
+                                config_dir=executor.config_dir(tenant),
+                                claude_bin=executor.claude_bin, **fields)
+
+
 async def _claude(
     h: Harness, project: str, prompt: str, *, context: str = "analysis",
     resume: str | None = None, job_id: str = "", **collect: Any,
 ) -> tuple[Run, Execution]:
-    opts = ClaudeCommandOptions(prompt=prompt, context=context,  # type: ignore[arg-type]
-                                resume_session_id=resume, claude_bin=h.executor.claude_bin)
+    opts = claude_options(h.executor, project, prompt, context=context,
+                          resume_session_id=resume)
     spec = RunSpec(TENANT, project, build_cli_command(opts), env=build_cli_env(h.settings),
                    job_id=job_id or uuid.uuid4().hex)
     execution = await h.executor.start(spec)
@@ -379,7 +389,8 @@ async def test_claude_text(harness: Harness, project: str) -> None:
 async def test_claude_prompt_that_looks_like_an_option_is_text(harness: Harness,
                                                                 project: str) -> None:
     run, _ = await _claude(harness, project, "--dangerously-skip-permissions rm #sim:text")
-    assert run.of_type("system")[0]["permissionMode"] == "dontAsk"
+    init = [s for s in run.of_type("system") if s.get("subtype") == "init"]
+    assert init[0]["permissionMode"] == "dontAsk"
     result = run.result()
     assert not result.is_error and "--dangerously-skip-permissions" in result.result
 
@@ -435,7 +446,7 @@ async def _claude_cancellable(h: Harness, project: str) -> tuple[Run, Execution]
     async def cancel() -> None:
         await holder["execution"].interrupt()
 
-    opts = ClaudeCommandOptions(prompt="stream slowly #sim:slow", claude_bin=h.executor.claude_bin)
+    opts = claude_options(h.executor, project, "stream slowly #sim:slow")
     spec = RunSpec(TENANT, project, build_cli_command(opts), env=build_cli_env(h.settings),
                    job_id=uuid.uuid4().hex)
     execution = holder["execution"] = await h.executor.start(spec)
@@ -449,8 +460,7 @@ async def test_claude_killed_mid_stream_has_no_result(harness: Harness, project:
     async def kill() -> None:
         await asyncio.to_thread(harness.hard_kill, holder["execution"], job_id)
 
-    opts = ClaudeCommandOptions(prompt="stream slowly #sim:slow",
-                                claude_bin=harness.executor.claude_bin)
+    opts = claude_options(harness.executor, project, "stream slowly #sim:slow")
     spec = RunSpec(TENANT, project, build_cli_command(opts),
                    env=build_cli_env(harness.settings), job_id=job_id)
     execution = holder["execution"] = await harness.executor.start(spec)
@@ -537,10 +547,15 @@ async def test_docker_container_hardening(docker_harness: Harness, project: str)
     assert host["CpuShares"] == settings.container_cpu_shares  # below the runner's processes
     assert host["PidsLimit"] == settings.container_pids
     assert "/tmp" in host["Tmpfs"]
-    assert host["NetworkMode"] == settings.container_network
+    # No network: the only way out is the egress proxy's socket folder, mounted read-only.
+    assert settings.container_network == "none" and host["NetworkMode"] == "none"
     mounts = {m["Destination"]: m for m in info["Mounts"]}
     assert mounts["/workspace"]["Name"] == f"wx-ws-{TENANT}"
     assert mounts["/home/wx"]["Name"] == f"wx-cfg-{TENANT}"
+    egress = mounts["/run/wx-egress"]
+    assert egress["Type"] == "bind" and egress["RW"] is False
+    assert egress["Source"] == str(settings.egress_socket.parent)
+    assert docker_harness.container_sh("ls /sys/class/net").split() == ["lo"]
     assert not any("docker.sock" in (m.get("Source") or "") for m in info["Mounts"])
     assert info["State"]["Running"] is True
     assert docker_harness.container_sh("id -u").strip() == "1000"

@@ -21,8 +21,11 @@ pytestmark = pytest.mark.usefixtures("clean_db", "db", "celery_worker")
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
-def _scrape(api_server: str) -> Samples:
-    text = httpx.get(f"{api_server}/metrics", timeout=10).text
+def _scrape(api_server: str, token: str) -> Samples:
+    response = httpx.get(f"{api_server}/metrics", timeout=10,
+                         headers={"authorization": f"Bearer {token}"})
+    assert response.status_code == 200, response.text
+    text = response.text
     return {(s.name, tuple(sorted(s.labels.items()))): s.value
             for family in text_string_to_metric_families(text) for s in family.samples}
 
@@ -33,10 +36,11 @@ def _value(samples: Samples, name: str, **labels: str) -> float:
     return samples[key]
 
 
-def _scrape_until(api_server: str, check: Callable[[Samples], bool], timeout: float) -> Samples:
+def _scrape_until(api_server: str, token: str, check: Callable[[Samples], bool],
+                  timeout: float) -> Samples:
     deadline = time.monotonic() + timeout
     while True:
-        samples = _scrape(api_server)
+        samples = _scrape(api_server, token)
         if check(samples) or time.monotonic() > deadline:
             return samples
         time.sleep(0.2)
@@ -45,6 +49,8 @@ def _scrape_until(api_server: str, check: Callable[[Samples], bool], timeout: fl
 async def test_metrics_expose_every_named_series_after_a_turn(
     api_server: str, make_token: Callable[[str], str], tenant_id: str, backend: Backend
 ) -> None:
+    assert backend.settings.metrics_token is not None
+    scrape_token = backend.settings.metrics_token.get_secret_value()
     headers = {"authorization": f"Bearer {make_token(tenant_id)}"}
     project = httpx.post(f"{api_server}/api/projects", json={"name": "erp"}, headers=headers)
     assert project.status_code == 201, project.text
@@ -58,12 +64,13 @@ async def test_metrics_expose_every_named_series_after_a_turn(
                 break
         assert frame["type"] == "session_end", frame
         # The worker's host heartbeat (every second in the tests) reports the container.
-        during = _scrape_until(api_server, lambda s: s.get(("wx_containers", ()), 0) >= 1, 10)
+        during = _scrape_until(api_server, scrape_token,
+                               lambda s: s.get(("wx_containers", ()), 0) >= 1, 10)
 
     assert _value(during, "wx_open_sockets") >= 1
     assert _value(during, "wx_containers") >= 1
     assert _value(during, "wx_worker_hosts") >= 1
-    samples = _scrape(api_server)
+    samples = _scrape(api_server, scrape_token)
     assert _value(samples, "wx_jobs", state="succeeded", queue="chat") == 1
     assert _value(samples, "wx_queue_depth", queue="chat") >= 0
     assert _value(samples, "wx_queue_depth", queue="conversions") >= 0
@@ -79,5 +86,20 @@ async def test_metrics_expose_every_named_series_after_a_turn(
     assert _value(samples, "wx_relay_lag_seconds_count") >= 1
     assert _value(samples, "wx_tenant_tokens_total", tenant=tenant_id) > 0
     assert _value(samples, "wx_tenant_cost_usd_total", tenant=tenant_id) > 0
-    closed = _scrape_until(api_server, lambda s: s.get(("wx_open_sockets", ()), 1) == 0, 5)
+    closed = _scrape_until(api_server, scrape_token,
+                           lambda s: s.get(("wx_open_sockets", ()), 1) == 0, 5)
     assert _value(closed, "wx_open_sockets") == 0
+
+
+def test_metrics_need_the_scrapers_token(
+    api_server: str, make_token: Callable[[str], str], tenant_id: str, backend: Backend
+) -> None:
+    """Every tenant's tokens and cost are in the metrics: no token, a wrong one, or a
+    tenant's own bearer token are all refused."""
+    for headers in ({}, {"authorization": "Bearer wrong"},
+                    {"authorization": f"Bearer {make_token(tenant_id)}"},
+                    {"authorization": f"Basic {backend.values['metrics_token']}"}):
+        response = httpx.get(f"{api_server}/metrics", headers=headers, timeout=10)
+        assert response.status_code == 401, (headers, response.text)
+        assert response.json()["code"] == "unauthorized"
+        assert "wx_tenant" not in response.text

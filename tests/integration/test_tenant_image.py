@@ -23,6 +23,8 @@ def test_build_context_layout(tmp_path: Path) -> None:
     assert (rootfs / "bin" / "sh").readlink() == Path("busybox")
     assert (rootfs / "usr" / "bin" / "git").is_file()
     assert (rootfs / "lib" / "x86_64-linux-gnu" / "libpcre2-8.so.0").is_file()  # git's
+    assert (rootfs / "usr" / "bin" / "socat").is_file()  # the egress forwarder
+    assert (rootfs / "lib" / "x86_64-linux-gnu" / "libwrap.so.0").is_file()  # socat's
     assert "wx:x:1000:1000:wx:/home/wx:" in (rootfs / "etc" / "passwd").read_text()
     assert (rootfs / "etc" / "ssl" / "certs" / "ca-certificates.crt").is_file()
     dockerfile = (context / "Dockerfile").read_text()
@@ -40,9 +42,11 @@ def test_image_config_and_if_missing(docker_client: Any) -> None:
     assert config["User"] == "1000:1000"
     assert config["Cmd"][0] == "/bin/sleep"
     out = docker_client.containers.run(
-        settings.tenant_image, ["sh", "-c", "id -un; claude --version; git --version"],
-        remove=True, network_mode="host", read_only=True, cap_drop=["ALL"],
+        settings.tenant_image,
+        ["sh", "-c", "id -un; claude --version; git --version; socat -V | grep '^socat version'"],
+        remove=True, network_mode="none", read_only=True, cap_drop=["ALL"],
     )
-    version = settings.tenant_image.rsplit(":", 1)[1].split("-")[0]  # 2.1.332-git
+    version = settings.tenant_image.rsplit(":", 1)[1].split("-")[0]  # 2.1.332-git-egress
     assert out.decode().split("\n")[:2] == ["wx", f"{version} (Claude Code)"]
     assert out.decode().split("\n")[2].startswith("git version 2.")
+    assert out.decode().split("\n")[3].startswith("socat version 1.")

@@ -5,21 +5,33 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import orjson
 import pytest
 from pydantic import SecretStr
 
 from app.errors import BadRequest
 from app.settings import Settings
-from workers.cli_command import ClaudeCommandOptions, build_cli_command, build_cli_env
+from workers.cli_command import (
+    ClaudeCommandOptions,
+    build_cli_command,
+    build_cli_env,
+    turn_settings,
+)
 from workers.executor.base import RunSpec
 
 SECRET_KEY = "sk-ant-api03-SECRETKEYSECRETKEY"
 SECRET_TOKEN = "sk-ant-oat01-SECRETTOKENSECRET"
 KEY, TOKEN = SecretStr(SECRET_KEY), SecretStr(SECRET_TOKEN)
+WORKDIR, CONFIG_DIR = "/workspace/p1", "/home/wx/.claude"
+
+
+def _opts(prompt: str = "hello", **kwargs: object) -> ClaudeCommandOptions:
+    return ClaudeCommandOptions(prompt=prompt, workdir=WORKDIR, config_dir=CONFIG_DIR,
+                                **kwargs)  # type: ignore[arg-type]
 
 
 def _argv(**kwargs: object) -> list[str]:
-    return build_cli_command(ClaudeCommandOptions(prompt="hello", **kwargs))  # type: ignore[arg-type]
+    return build_cli_command(_opts("hello", **kwargs))
 
 
 class TestCommand:
@@ -32,18 +44,28 @@ class TestCommand:
             assert part in joined
 
     @pytest.mark.parametrize(
-        ("context", "tools", "rules"),
+        ("context", "tools"),
         [
-            ("analysis", "Read,Grep,Glob", "Read,Grep,Glob"),
-            ("conversion", "Read,Write,Edit,Bash", "Read,Write,Edit,Bash(npm:*)"),
-            ("review", "Read,Grep", "Read,Grep"),
+            ("analysis", "Read,Grep,Glob"),
+            ("conversion", "Read,Write,Edit,Bash"),
+            ("review", "Read,Grep"),
         ],
     )
-    def test_tools_by_context(self, context: str, tools: str, rules: str) -> None:
+    def test_tools_by_context(self, context: str, tools: str) -> None:
         argv = _argv(context=context)
         assert f"--tools={tools}" in argv
-        assert f"--allowedTools={rules}" in argv
         assert sum(a.startswith("--tools") for a in argv) == 1
+        # no bare tool names allowed on the command line: they would allow every path
+        assert not any(a.startswith(("--allowedTools", "--allowed-tools")) for a in argv)
+
+    def test_settings_are_the_only_source_of_permissions(self) -> None:
+        argv = _argv()
+        assert "--setting-sources=" in argv and "--strict-mcp-config" in argv
+        settings = [a for a in argv if a.startswith("--settings=")]
+        assert len(settings) == 1
+        loaded = orjson.loads(settings[0].removeprefix("--settings="))
+        assert loaded == turn_settings(_opts())
+        assert loaded["disableAllHooks"] is True
 
     def test_unknown_context_refused(self) -> None:
         with pytest.raises(BadRequest):
@@ -51,7 +73,7 @@ class TestCommand:
 
     def test_prompt_last_after_double_dash(self) -> None:
         prompt = "--dangerously-skip-permissions rm -rf /"
-        argv = build_cli_command(ClaudeCommandOptions(prompt=prompt, resume_session_id="abc"))
+        argv = build_cli_command(_opts(prompt, resume_session_id="abc"))
         assert argv[-2:] == ["--", prompt]
         assert argv.count("--") == 1
         assert "--dangerously-skip-permissions" not in argv[:-1]

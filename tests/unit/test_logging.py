@@ -54,3 +54,32 @@ def test_turn_log_line_carries_both_ids(capsys: pytest.CaptureFixture[str]) -> N
     assert inside["job_id"] == "665f1c0ffee0000000000001" and inside["tenant_id"] == "acme"
     assert inside["logger"] == "wx.worker.turn" and inside["level"] == "WARNING"
     assert "job_id" not in outside and "tenant_id" not in outside
+
+
+JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4IiwidGVuYW50X2lkIjoiYSJ9.c2lnbmF0dXJlLXZhbHVl"
+
+
+@pytest.mark.parametrize("line", [
+    f'127.0.0.1:5 - "GET /ws/chat/p?token={JWT}&after_seq=3 HTTP/1.1" 200',
+    f"GET /api/projects?access_token={JWT}",
+    f"Authorization: Bearer {JWT}",
+    f"cookie: wx_token={JWT}; theme=dark",
+    f"a bare token {JWT} in a message",
+])
+def test_credentials_are_redacted_from_every_line(line: str) -> None:
+    from app.logging import SecretRedactor
+
+    record = logging.makeLogRecord({"name": "uvicorn.access", "levelname": "INFO",
+                                    "msg": "%s", "args": (line,)})
+    assert SecretRedactor().filter(record)
+    message = record.getMessage()
+    assert JWT not in message and JWT.split(".")[2] not in message
+    assert "[redacted]" in message
+
+
+def test_lines_without_credentials_are_kept() -> None:
+    from app.logging import redact_secrets
+
+    line = '127.0.0.1:5 - "GET /api/jobs/abc/events?after_seq=3 HTTP/1.1" 200'
+    assert redact_secrets(line) == line
+    assert redact_secrets("/signin?code=abcdef") == "/signin?code=[redacted]"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from app.errors import ExecutorFailed
 from app.settings import Settings
 from workers.executor.base import (
     Execution,
@@ -51,10 +52,16 @@ def create_executor(settings: Settings, executor: Executor | None = None) -> Exe
     if kind == "auto":
         kind = "docker" if docker_reachable(settings) else "local"
         log.info("executor auto -> %s", kind)
+    if kind == "local" and settings.env == "prod":
+        # Settings refuse WX_EXECUTOR=local in prod; `auto` is only known to be local here.
+        raise ExecutorFailed("no Docker engine reachable, and the local executor (no "
+                             "isolation) is refused when WX_ENV=prod: start dockerd")
     if kind == "docker":
         from workers.executor.docker import DockerExecutor
 
         return DockerExecutor(settings)  # connects on first use: dockerd may come later
     from workers.executor.local import LocalExecutor
 
+    log.warning("the local executor runs tenant code on this host with no isolation "
+                "(network, files, credentials): development only")
     return LocalExecutor(settings)

@@ -47,9 +47,10 @@ _WRAPPER = (
 )
 
 
-def wrap_argv(job_id: str, workdir: str, argv: Sequence[str]) -> list[str]:
-    """One exec that prepares the run and becomes the command (see _WRAPPER)."""
-    return ["/bin/sh", "-c", _WRAPPER, "wx-run", workdir, pid_path(job_id), *argv]
+def wrap_argv(job_id: str, workdir: str, argv: Sequence[str], *, prelude: str = "") -> list[str]:
+    """One exec that prepares the run (after the shell `prelude`, which takes no arguments)
+    and becomes the command (see _WRAPPER)."""
+    return ["/bin/sh", "-c", prelude + _WRAPPER, "wx-run", workdir, pid_path(job_id), *argv]
 
 
 def exec_output(api: Any, container_id: str, cmd: list[str]) -> tuple[int, bytes]:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import posixpath
-import re
 from typing import Final
 
-from app.errors import BadRequest
 from app.tarstream import check_entry_path
+from app.tenancy import check_id
 
 __all__ = [
     "CONFIG_DIR_IN_CONTAINER",
@@ -21,20 +20,11 @@ __all__ = [
     "volume_names",
 ]
 
-_ID: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
-
 HOME_IN_CONTAINER: Final = "/home/wx"
 CONFIG_DIR_IN_CONTAINER: Final = f"{HOME_IN_CONTAINER}/.claude"
 WORKSPACE_IN_CONTAINER: Final = "/workspace"
 WX_USER: Final = "1000:1000"  # the tenant's user in its container
 RUN_DIR_IN_CONTAINER: Final = "/tmp/wx-run"  # pid files of running claude processes
-
-
-def check_id(kind: str, value: str) -> str:
-    """`value` if it is a safe id (letters, digits, `_.-`, no `..`), else BadRequest."""
-    if not _ID.fullmatch(value) or ".." in value:
-        raise BadRequest(f"invalid {kind} id", field=kind)
-    return value
 
 
 def container_name(tenant_id: str) -> str:

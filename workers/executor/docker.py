@@ -24,6 +24,7 @@ from app.settings import Settings
 from app.tarstream import CHUNK_BYTES
 from workers.executor._docker_exec import DockerExecution, run_to_end, wrap_argv
 from workers.executor._docker_maint import reap_container, stop_if_idle
+from workers.executor._egress import check_proxy, container_options, ensure_forwarder, proxy_env
 from workers.executor._naming import (
     CONFIG_DIR_IN_CONTAINER,
     HOME_IN_CONTAINER,
@@ -108,10 +109,12 @@ class DockerExecutor(Executor):
         env = {
             "HOME": HOME_IN_CONTAINER,
             **spec.env,
+            **proxy_env(self.settings),
             "CLAUDE_CONFIG_DIR": CONFIG_DIR_IN_CONTAINER,
             "WX_JOB_ID": job_id,
         }
-        argv = wrap_argv(job_id, workdir, spec.argv)
+        argv = wrap_argv(job_id, workdir, spec.argv, prelude=ensure_forwarder(self.settings))
+        await self._run(check_proxy, self.settings)
         container_id = await self._run(self._container_of, spec.tenant_id)
         try:
             exec_id, sock = await self._run(self._start_exec, container_id, argv, env)
@@ -201,10 +204,26 @@ class DockerExecutor(Executor):
             container = self.client.containers.get(name)
         except docker.errors.NotFound:
             container = self._create(tenant_id)
+        else:
+            if self._outdated(container):
+                container.remove(force=True)  # its volumes (the tenant's files) stay
+                container = self._create(tenant_id)
         if container.status != "running":
             container.start()
             container.reload()
         return container
+
+    def _outdated(self, container: Any) -> bool:
+        """A container made from another image or network setting (e.g. before the egress
+        proxy: `host`, and an image without the forwarder)."""
+        made = (container.attrs.get("Config", {}).get("Image"),
+                container.attrs.get("HostConfig", {}).get("NetworkMode"))
+        wanted = (self.settings.tenant_image, self.settings.container_network)
+        if made == wanted:
+            return False
+        log.warning("replacing tenant container %s: made with %s, wanted %s", container.name,
+                    made, wanted)
+        return True
 
     def tenant_containers(self, *, running_only: bool = True) -> list[Any]:
         """The containers this executor manages (by its labels)."""
@@ -289,6 +308,7 @@ class DockerExecutor(Executor):
 
         labels = {**self.labels, "wx.tenant": tenant_id}
         workspace, home = volume_names(tenant_id)
+        network = container_options(self.settings)
         for volume in (workspace, home):
             try:
                 self.client.volumes.get(volume)
@@ -315,9 +335,10 @@ class DockerExecutor(Executor):
                 volumes={
                     workspace: {"bind": WORKSPACE_IN_CONTAINER, "mode": "rw"},
                     home: {"bind": HOME_IN_CONTAINER, "mode": "rw"},
+                    **network.pop("volumes", {}),
                 },
-                network_mode=self.settings.container_network,
                 environment={"HOME": HOME_IN_CONTAINER},
+                **network,
             )
         except docker.errors.ImageNotFound as exc:
             raise ExecutorFailed(

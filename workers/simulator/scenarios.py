@@ -13,6 +13,7 @@ tool input JSON).
 
 from __future__ import annotations
 
+import codecs
 import math
 import re
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ import orjson
 
 SCENARIOS = frozenset(
     {"text", "tool", "tools", "task", "long", "401", "429", "500", "529", "slow", "stall",
-     "midfail", "huge", "write"}
+     "midfail", "huge", "write", "escape"}
 )
 LONG_CONTEXT_TOKENS = 150_000  # extra cache reads of a `long` request
 SUBAGENT_MODEL = "haiku"  # the `task` scenario's subagent runs on this model alias
@@ -247,6 +248,61 @@ def _write_plan(name: str, text: str, messages: list[Any], step: int, body: Any)
     return Plan(name, (Block("text", text=f"{report} Tool errors: {errors}."),))
 
 
+def _escape_plan(name: str, text: str, messages: list[Any], step: int, body: Any) -> Plan:
+    """A scripted probe of the file tools: each line `Tool arg [arg]` of the prompt
+    (`{cwd}` stands for the working directory; `rot13:<text>` for an argument the input
+    guardrail must not read, as when the model follows instructions it read in a file) is one tool
+    call, in order; then a report that quotes what each call returned, so a leak shows in
+    the answer too."""
+    calls = escape_calls(text, _cwd(body))
+    if step < len(calls):
+        tool, tool_input = calls[step]
+        blocks = (Block("text", text=f"Probe {step + 1}: {tool}."),
+                  Block("tool_use", tool=tool, tool_input=tool_input,
+                        tool_use_id=f"toolu_sim_{len(messages):04d}"))
+        return Plan(name, blocks, stop_reason="tool_use")
+    lines = [f"{i + 1}. {'ok' if ok else 'denied'}: {out[:200]}"
+             for i, (ok, out) in enumerate(_turn_tool_results(messages))]
+    return Plan(name, (Block("text", text="Probe results:\n" + "\n".join(lines)),))
+
+
+ESCAPE_WRITTEN = "written by an escape probe"
+_ESCAPE_LINE = re.compile(r"^(Read|Write|Edit|Glob|Grep|NotebookEdit)\s+(\S+)(?:\s+(\S+))?\s*$",
+                          re.MULTILINE)
+
+
+def escape_calls(text: str, cwd: str) -> list[tuple[str, dict[str, Any]]]:
+    """The tool calls an escape script asks for (see _escape_plan)."""
+    calls = []
+    for tool, first, second in _ESCAPE_LINE.findall(text):
+        first, second = (_escape_arg(a).replace("{cwd}", cwd) for a in (first, second))
+        calls.append((tool, _escape_input(tool, first, second)))
+    return calls
+
+
+def _escape_arg(arg: str) -> str:
+    return codecs.decode(arg[6:], "rot13") if arg.startswith("rot13:") else arg
+
+
+def _escape_input(tool: str, first: str, second: str) -> dict[str, Any]:
+    if tool == "Read":
+        return {"file_path": first}
+    if tool == "Write":
+        return {"file_path": first, "content": ESCAPE_WRITTEN + "\n"}
+    if tool == "Edit":
+        return {"file_path": first, "old_string": second or "root", "new_string": ESCAPE_WRITTEN}
+    if tool == "NotebookEdit":
+        return {"notebook_path": first, "new_source": ESCAPE_WRITTEN, "cell_type": "code",
+                "edit_mode": "insert"}
+    key = "output_mode"
+    search: dict[str, Any] = {"pattern": first}
+    if tool == "Grep":
+        search[key] = "content"
+    if second:
+        search["path"] = second
+    return search
+
+
 WRITE_TODO = "# TODO: port the remaining procedures"
 WRITE_DONE = "# Ported: every procedure"
 WRITE_NOTE = "(converted: "  # the source's first line gets "(converted: converted/<stem>.py)"
@@ -340,6 +396,7 @@ def markdown_answer(prompt: str) -> str:
 
 
 _BUILDERS = {
+    "escape": _escape_plan,
     "text": _text_plan,
     "tool": _tool_plan,
     "task": _task_plan,

@@ -4,15 +4,18 @@ checked through them, since the API has no Docker socket) and Prometheus metrics
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+import hmac
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.asyncio import Redis
 
-from app.api.deps import RedisDep
+from app.api.deps import RedisDep, SettingsDep
+from app.api.routes._responses import errors
 from app.api.schemas import HealthPublic, ReadyPublic
+from app.errors import NotFound, Unauthorized
 from app.metrics import REGISTRY, refresh_scrape_metrics
 from app.services.hosts import alive_hosts
 
@@ -47,10 +50,24 @@ async def readyz(request: Request, redis: RedisDep) -> JSONResponse:
     return JSONResponse(body.model_dump(), status_code=200 if ok else 503)
 
 
+def _metrics_access(request: Request, settings: SettingsDep) -> None:
+    """`Authorization: Bearer <metrics_token>`; with no token set, 404 in prod, open else."""
+    expected = settings.metrics_token
+    if expected is None:
+        if settings.env == "prod":
+            raise NotFound()
+        return
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(
+        given.strip().encode(), expected.get_secret_value().encode()
+    ):
+        raise Unauthorized("Missing or wrong metrics token")
+
+
 @router.get("/metrics", response_class=Response,
-            responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}})
-async def metrics(redis: RedisDep) -> Response:
-    """Prometheus metrics."""
+            responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}, **errors(401, 404)})
+async def metrics(_: Annotated[None, Depends(_metrics_access)], redis: RedisDep) -> Response:
+    """Prometheus metrics (bearer `WX_METRICS_TOKEN`; every tenant's usage is in them)."""
     await refresh_scrape_metrics(redis)
     body = await asyncio.to_thread(generate_latest, REGISTRY)
     return Response(body, media_type=CONTENT_TYPE_LATEST)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -11,11 +12,15 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from app.api.deps import RedisDep, RelayDep, SettingsDep, TenantDep, TurnsDep, WorkspacesDep
 from app.api.routes._responses import errors
 from app.api.schemas import JobPublic
+from app.errors import BadRequest
 from app.events import frame_header
+from app.protocol import SEQ_MAX
 from app.services import jobs
 from app.workspace import RevertResult, TurnChanges
 
 router = APIRouter(prefix="/api/jobs", tags=["jobs"], responses=errors(404))
+
+_SEQ_TEXT = re.compile(r"[0-9]{1,16}")
 
 
 @router.get("/{job_id}", response_model=JobPublic, name="get_job")
@@ -38,14 +43,14 @@ async def job_events(
     relay: RelayDep,
     redis: RedisDep,
     settings: SettingsDep,
-    after_seq: Annotated[int, Query(ge=0)] = 0,
+    after_seq: Annotated[int, Query(ge=0, le=SEQ_MAX)] = 0,
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> EventSourceResponse:
     """The job's frames from `after_seq` (or `Last-Event-ID`) on, then live."""
     job = await jobs.get_job(tenant_id=tenant, job_id=job_id)
     expired = await jobs.events_expired(redis, job)
-    if last_event_id and last_event_id.isdigit():
-        after_seq = max(after_seq, int(last_event_id))
+    if last_event_id:
+        after_seq = max(after_seq, _last_event_seq(last_event_id))
 
     async def events() -> AsyncIterator[ServerSentEvent]:
         if expired:
@@ -55,6 +60,15 @@ async def job_events(
             yield ServerSentEvent(data=raw.decode(), id=str(header.seq), event=header.type)
 
     return EventSourceResponse(events(), ping=int(settings.ws_ping_interval_s))
+
+
+def _last_event_seq(value: str) -> int:
+    """The seq a `Last-Event-ID` names, or BadRequest (it is an `id:` this API sent)."""
+    text = value.strip()
+    if not _SEQ_TEXT.fullmatch(text) or int(text) > SEQ_MAX:
+        raise BadRequest(f"Last-Event-ID must be a seq from 0 to {SEQ_MAX}",
+                         field="Last-Event-ID")
+    return int(text)
 
 
 @router.delete("/{job_id}", response_model=JobPublic)

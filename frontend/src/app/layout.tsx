@@ -1,5 +1,6 @@
 import type { Metadata } from "next";
 import Link from "next/link";
+import { connection } from "next/server";
 import type { ReactNode } from "react";
 
 import { SignOut } from "@/components/sign-out";
@@ -9,7 +10,10 @@ import "./globals.css";
 
 export const metadata: Metadata = { title: "wxcode runner", description: "Chat with Claude Code about your project" };
 
-export default function RootLayout({ children }: { children: ReactNode }) {
+// Every page renders per request (never prerendered and cached): pages show a tenant's
+// data, and Next puts each request's CSP nonce on its scripts.
+export default async function RootLayout({ children }: { children: ReactNode }) {
+  await connection();
   return (
     <html lang="en">
       <body>

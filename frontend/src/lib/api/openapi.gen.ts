@@ -299,6 +299,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/signin/redeem": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Redeem
+         * @description Exchange a sign-in code for a token; the code is consumed (401 when invalid, used or
+         *     expired).
+         */
+        post: operations["redeem_api_signin_redeem_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/usage": {
         parameters: {
             query?: never;
@@ -413,7 +434,7 @@ export interface paths {
         };
         /**
          * Metrics
-         * @description Prometheus metrics.
+         * @description Prometheus metrics (bearer `WX_METRICS_TOKEN`; every tenant's usage is in them).
          */
         get: operations["metrics_metrics_get"];
         put?: never;
@@ -892,6 +913,18 @@ export interface components {
             project_id: string;
             /** Title */
             title: string;
+        };
+        /** SigninCode */
+        SigninCode: {
+            /** Code */
+            code: string;
+        };
+        /** SigninToken */
+        SigninToken: {
+            /** Tenant Id */
+            tenant_id: string;
+            /** Token */
+            token: string;
         };
         /**
          * TenantUse
@@ -2303,6 +2336,57 @@ export interface operations {
             };
         };
     };
+    redeem_api_signin_redeem_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SigninCode"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SigninToken"];
+                };
+            };
+            /** @description Malformed request (`bad_request`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or invalid bearer token (`unauthorized`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     usage_api_usage_get: {
         parameters: {
             query?: {
@@ -2607,6 +2691,33 @@ export interface operations {
                 };
                 content: {
                     "text/plain; version=1.0.0; charset=utf-8": unknown;
+                };
+            };
+            /** @description Malformed request (`bad_request`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or invalid bearer token (`unauthorized`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found, or not the caller's tenant (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };

@@ -61,6 +61,15 @@ export async function signIn(token: string): Promise<void> {
   });
 }
 
+/** Sign in with the one-time code of a `/signin?code=…` link. */
+export async function signInWithCode(code: string): Promise<void> {
+  await call("/api/session/login", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ code }),
+  });
+}
+
 export async function signOut(): Promise<void> {
   await call("/api/session/logout", { method: "POST" });
 }

@@ -1,10 +1,12 @@
 /**
  * Proxy of the REST API: `/api/<path>` → `${WX_API_URL}/api/<path>`, with the bearer
  * token from the httpOnly cookie. Bodies stream both ways, so SSE passes unbuffered.
+ * A request that changes something must come from this UI's own Origin: the cookie is
+ * the caller's credential, so another site must not be able to spend it.
  */
 import { type NextRequest } from "next/server";
 
-import { apiBaseUrl, errorResponse, TOKEN_COOKIE } from "@/lib/server/session";
+import { apiBaseUrl, errorResponse, refuseCrossSite, TOKEN_COOKIE } from "@/lib/server/session";
 
 export const dynamic = "force-dynamic";
 export const runtime = "nodejs";
@@ -16,6 +18,9 @@ const DROP_RESPONSE = new Set(["connection", "keep-alive", "transfer-encoding", 
 type Params = { params: Promise<{ path: string[] }> };
 
 async function forward(request: NextRequest, { params }: Params): Promise<Response> {
+  const hasBody = !["GET", "HEAD"].includes(request.method);
+  const refused = hasBody ? refuseCrossSite(request) : null;
+  if (refused) return refused;
   const { path } = await params;
   const target = `${apiBaseUrl()}/api/${path.map(encodeURIComponent).join("/")}${request.nextUrl.search}`;
   const headers = new Headers();
@@ -24,7 +29,6 @@ async function forward(request: NextRequest, { params }: Params): Promise<Respon
   });
   const token = request.cookies.get(TOKEN_COOKIE)?.value;
   if (token) headers.set("authorization", `Bearer ${token}`);
-  const hasBody = !["GET", "HEAD"].includes(request.method);
   let upstream: Response;
   try {
     upstream = await fetch(target, {
