@@ -10,6 +10,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.service_secrets import load_service_secrets
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEV_JWT_SECRET = "wx-dev-secret-change-me-0123456789abcdef"
 
@@ -26,8 +28,11 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = False
 
-    # Services
-    redis_url: str = "redis://127.0.0.1:6379/0"
+    # Services. Service auth (issue 12, part auth): the defaults are the dev stack's own
+    # Redis (not the machine's one on 6379) and SecantusDB, which require the passwords
+    # `wxrunner stack up` generates into <data_dir>/secrets.json; while these two URLs keep
+    # their defaults they carry those passwords. A URL set explicitly carries its own.
+    redis_url: str = "redis://127.0.0.1:6380/0"
     # The Celery broker, when it is not the Redis of the events (redis_url).
     broker_url: str | None = None
     mongo_url: str = "mongodb://127.0.0.1:27017"
@@ -202,6 +207,17 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _dev_stack_credentials(self) -> Settings:
+        defaults = {"redis_url", "mongo_url"} - self.model_fields_set
+        found = load_service_secrets(self.data_dir) if defaults else None
+        if found is not None:
+            if "redis_url" in defaults:
+                self.redis_url = found.redis_url(self.redis_url)
+            if "mongo_url" in defaults:
+                self.mongo_url = found.mongo_url(self.mongo_url)
+        return self
+
+    @model_validator(mode="after")
     def _refuse_dev_secret_in_prod(self) -> Settings:
         if self.env == "prod" and self.jwt_secret.get_secret_value() == DEV_JWT_SECRET:
             raise ValueError("WX_JWT_SECRET must be set to a real secret when WX_ENV=prod")
@@ -213,6 +229,14 @@ class Settings(BaseSettings):
         if self.shared_credential_fallback is None:
             return self.env != "prod"
         return self.shared_credential_fallback
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_passwords_in_prod(self) -> Settings:
+        for name in ("redis_url", "mongo_url", "broker_url"):
+            if self.env == "prod" and "replace-with-" in (getattr(self, name) or ""):
+                raise ValueError(f"WX_{name.upper()} holds a placeholder password of "
+                                 "compose/.env.example: set REDIS_PASSWORD/MONGO_PASSWORD")
+        return self
 
     @model_validator(mode="after")
     def _refuse_unisolated_tenants_in_prod(self) -> Settings:

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from app.cli.stack_data import provision_mongo_user, secantus_argv
+from app.service_secrets import ServiceSecrets
 from tests.helpers import (
     REPO_ROOT,
     VENV_BIN,
@@ -84,15 +86,17 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory, artifacts_dir: Path) -> 
 
 @pytest.fixture(scope="session")
 def mongo_url(tmp_path_factory: pytest.TempPathFactory, artifacts_dir: Path) -> Iterator[str]:
-    """SecantusDB, a real MongoDB wire-protocol server, on a free port."""
+    """SecantusDB, a real MongoDB wire-protocol server, on a free port, with authentication
+    on (its user made the way `wxrunner stack up` makes it); the URL carries the user."""
     port = free_port()
-    proc = OwnedProcess(
-        [str(VENV_BIN / "secantusd-py"), "--host", "127.0.0.1", "--port", str(port),
-         "--storage-path", str(tmp_path_factory.mktemp("secantus"))],
-        log=artifacts_dir / "logs" / "secantusdb.log",
-    )
+    storage = tmp_path_factory.mktemp("secantus")
+    secrets = ServiceSecrets.generate()
+    log = artifacts_dir / "logs" / "secantusdb.log"
+    provision_mongo_user(VENV_BIN / "secantusd-py", storage, secrets, log)
+    proc = OwnedProcess(secantus_argv(VENV_BIN / "secantusd-py", port=port, storage=storage),
+                        log=log)
     wait_until(lambda: port_open(port), timeout=30, what="secantusdb")
-    yield f"mongodb://127.0.0.1:{port}"
+    yield secrets.mongo_url(f"mongodb://127.0.0.1:{port}")
     proc.stop()
 
 

@@ -112,8 +112,12 @@ def signin_code(env: dict[str, str], tenant: str, sub: str = "test") -> str:
     return parse_qs(urlparse(proc.stdout.strip()).query)["code"][0]
 
 
-def start_redis_server(data_dir: Path, log: Path) -> tuple[OwnedProcess, str]:
-    """A throwaway redis-server on a free port (nothing kept on disk); returns it and its URL."""
+def start_redis_server(
+    data_dir: Path, log: Path, *, password: str | None = None,
+) -> tuple[OwnedProcess, str]:
+    """A throwaway redis-server on a free port (nothing kept on disk), requiring `password`
+    (a fresh one unless given; "" for none); returns it and its URL (which carries it)."""
+    import secrets
     import shutil
 
     import pytest
@@ -122,12 +126,15 @@ def start_redis_server(data_dir: Path, log: Path) -> tuple[OwnedProcess, str]:
     if binary is None:
         pytest.fail("redis-server is not installed: run scripts/bootstrap.sh")
     port = free_port()
+    password = secrets.token_urlsafe(16) if password is None else password
+    auth = ["--requirepass", password] if password else []
     proc = start_listening(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(data_dir)],
+         "--dir", str(data_dir), *auth],
         port=port, what="redis", log=log,
     )
-    return proc, f"redis://127.0.0.1:{port}/0"
+    userinfo = f":{password}@" if password else ""
+    return proc, f"redis://{userinfo}127.0.0.1:{port}/0"
 
 
 def start_api_server(env: dict[str, str], log_dir: Path, *extra: str) -> tuple[OwnedProcess, str]:

@@ -1,6 +1,7 @@
 """`wxrunner stack up`: the whole backend on this machine, started in dependency order.
 
-Starts only what is not already running (Redis, SecantusDB), then the simulator
+Starts only what is not already running (Redis, SecantusDB: both with the passwords of
+`<data_dir>/secrets.json`, made on the first run), then the simulator
 (unless Claude credentials are configured), the egress proxy (tenant containers' only way
 to the model API, with the Docker executor), the `chat` and `conversions` workers and
 the API; prints the URLs and a development token. A service that stops is started again
@@ -18,10 +19,23 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 
 import typer
 
+from app.cli.stack_data import (
+    data_service_error,
+    provision_mongo_user,
+    secantus_argv,
+    write_redis_config,
+)
+from app.service_secrets import (
+    SECRETS_FILE,
+    ServiceSecrets,
+    ensure_service_secrets,
+    load_service_secrets,
+    mask_url,
+)
 from app.settings import Settings
 from app.vocab import QueueName
 
@@ -112,6 +126,9 @@ def up(
         typer.echo(f"An API already answers on {settings.api_host}:{settings.api_port}: "
                    "the stack is running (stop it first, or set WX_API_PORT).")
         env = {"WX_EXECUTOR": _executor(settings)}
+        secrets = load_service_secrets(settings.data_dir)
+        if secrets is not None:  # the running stack's Redis takes the data dir's password
+            env["WX_REDIS_URL"] = secrets.redis_url(settings.redis_url)
         if not settings.has_claude_credentials:
             env["WX_ANTHROPIC_BASE_URL"] = f"http://{settings.sim_host}:{settings.sim_port}"
         _print_banner(settings, env)
@@ -140,8 +157,10 @@ def _interrupt(signum: int, frame: object) -> None:
 
 def _start_services(stack: _Stack, settings: Settings) -> dict[str, str]:
     env = dict(os.environ)
-    env["WX_REDIS_URL"] = _ensure_redis(stack, settings)
-    env["WX_MONGO_URL"] = _ensure_mongo(stack, settings)
+    secrets = ensure_service_secrets(settings.data_dir)
+    typer.echo(f"  Redis and MongoDB passwords: {settings.data_dir / SECRETS_FILE} (mode 600)")
+    env["WX_REDIS_URL"] = _ensure_redis(stack, settings, secrets)
+    env["WX_MONGO_URL"] = _ensure_mongo(stack, settings, secrets)
     env["WX_EXECUTOR"] = _executor(settings)
     if not settings.has_claude_credentials:
         env["WX_ANTHROPIC_BASE_URL"] = _start_simulator(stack, settings, env)
@@ -158,34 +177,52 @@ def _start_services(stack: _Stack, settings: Settings) -> dict[str, str]:
     return env
 
 
-def _ensure_redis(stack: _Stack, settings: Settings) -> str:
-    url = urlparse(settings.redis_url)
-    host, port = url.hostname or "127.0.0.1", url.port or 6379
+def _ensure_redis(stack: _Stack, settings: Settings, secrets: ServiceSecrets) -> str:
+    """The URL (with its password) of a Redis that takes it: a running one, or our own."""
+    url = secrets.redis_url(settings.redis_url)
+    parts = urlparse(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 6379
     if _port_open(host, port):
-        typer.echo(f"  using the running Redis at {settings.redis_url}")
-        return settings.redis_url
+        return _use_running("redis", "Redis", url)
     binary = shutil.which("redis-server")
     if binary is None:
         raise typer.BadParameter("redis-server is not installed: run scripts/bootstrap.sh")
-    stack.start("redis", [binary, "--port", str(port), "--bind", "127.0.0.1",
-                          "--dir", str(settings.data_dir)], dict(os.environ))
+    password = unquote(parts.password or secrets.redis_password)
+    conf = write_redis_config(settings.data_dir / "redis", port=port, password=password)
+    stack.start("redis", [binary, str(conf)], dict(os.environ))
     _wait_port(host, port, "Redis", stack)
-    return settings.redis_url
+    return url
 
 
-def _ensure_mongo(stack: _Stack, settings: Settings) -> str:
-    url = urlparse(settings.mongo_url)
-    host, port = url.hostname or "127.0.0.1", url.port or 27017
-    if _port_open(host, port):
-        typer.echo(f"  using the running MongoDB server at {settings.mongo_url}")
-        return settings.mongo_url
+def _ensure_mongo(stack: _Stack, settings: Settings, secrets: ServiceSecrets) -> str:
+    """The URL (with its user) of a MongoDB server that takes it: a running one, or our own
+    SecantusDB (with `--auth`, its user made on the first run)."""
+    url = secrets.mongo_url(settings.mongo_url)
+    parts = urlparse(url)
+    port = parts.port or 27017
+    if _port_open(parts.hostname or "127.0.0.1", port):
+        return _use_running("mongo", "MongoDB server", url)
     storage = settings.data_dir / "mongo"
-    storage.mkdir(parents=True, exist_ok=True)
-    stack.start("secantusdb", [str(VENV_BIN / "secantusd-py"), "--host", "127.0.0.1",
-                               "--port", str(port), "--storage-path", str(storage)],
+    binary = VENV_BIN / "secantusd-py"
+    user = ServiceSecrets(secrets.redis_password, unquote(parts.username or ""),
+                          unquote(parts.password or ""))
+    if provision_mongo_user(binary, storage, user, stack.logs / "secantusdb.log"):
+        typer.echo(f"  made the SecantusDB user {user.mongo_user!r} in {storage}")
+    stack.start("secantusdb", secantus_argv(binary, port=port, storage=storage),
                 dict(os.environ))
     _wait_port("127.0.0.1", port, "SecantusDB", stack, timeout=60)
-    return f"mongodb://127.0.0.1:{port}"
+    return url
+
+
+def _use_running(kind: str, what: str, url: str) -> str:
+    refusal = data_service_error(kind, url)
+    if refusal is not None:
+        raise typer.BadParameter(
+            f"the {what} at {mask_url(url)} refuses the runner ({refusal}); stop it, or set "
+            f"its URL with credentials (WX_{kind.upper()}_URL), or remove "
+            f"{SECRETS_FILE} of the data dir if it holds old passwords")
+    typer.echo(f"  using the running {what} at {mask_url(url)}")
+    return url
 
 
 def _start_simulator(stack: _Stack, settings: Settings, env: dict[str, str]) -> str:

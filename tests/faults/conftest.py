@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 import pytest
 
+from app.service_secrets import ServiceSecrets
 from tests.faults.report import REPORT
 from tests.faults.world import STANDIN, Dockerd, World, mongo_server, redis_server
 from tests.helpers import REPO_ROOT
@@ -33,15 +34,17 @@ def world(tmp_path_factory: pytest.TempPathFactory, artifacts_dir: Path,
     """Redis and SecantusDB of the suite's own, and the settings of its processes."""
     root = tmp_path_factory.mktemp("faults")
     logs = artifacts_dir / "logs"
-    redis, mongo = redis_server(root / "redis", logs), mongo_server(root / "mongo", logs)
+    service_secrets = ServiceSecrets.generate()
+    redis = redis_server(root / "redis", logs, service_secrets.redis_password)
+    mongo = mongo_server(root / "mongo", logs, service_secrets)
     redis.start()
     mongo.start()
     tag = uuid.uuid4().hex[:8]
     values: dict[str, Any] = {
         "env": "test",
         "deployment": f"wxfault_{tag}",
-        "redis_url": f"redis://127.0.0.1:{redis.port}/0",
-        "mongo_url": f"mongodb://127.0.0.1:{mongo.port}",
+        "redis_url": service_secrets.redis_url(f"redis://127.0.0.1:{redis.port}/0"),
+        "mongo_url": service_secrets.mongo_url(f"mongodb://127.0.0.1:{mongo.port}"),
         "mongo_db": f"wxfault_{tag}",
         "data_dir": str(root / "data"),
         "egress_dir": str(egress_dir),  # the Docker cases' tenant containers' way out

@@ -22,6 +22,8 @@ import redis as redis_sync
 from pymongo import MongoClient
 
 from app.auth import mint_token
+from app.cli.stack_data import provision_mongo_user, secantus_argv
+from app.service_secrets import ServiceSecrets
 from app.settings import Settings
 from tests.helpers import VENV_BIN, OwnedProcess, free_port, port_open, wait_until
 
@@ -58,23 +60,25 @@ class Server:
             self.proc.stop()
 
 
-def redis_server(folder: Path, logs: Path) -> Server:
-    """redis-server with its append-only file (fsync on every write), as in production."""
+def redis_server(folder: Path, logs: Path, password: str) -> Server:
+    """redis-server with its append-only file (fsync on every write) and a password, as in
+    production."""
     port = free_port()
     folder.mkdir(parents=True, exist_ok=True)
     binary = shutil.which("redis-server") or "redis-server"
     return Server("redis", [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir",
                             str(folder), "--appendonly", "yes", "--appendfsync", "always",
-                            "--save", ""], port, logs / "fault-redis.log")
+                            "--save", "", "--requirepass", password], port,
+                  logs / "fault-redis.log")
 
 
-def mongo_server(folder: Path, logs: Path) -> Server:
-    """SecantusDB on disk (a restart keeps the data)."""
+def mongo_server(folder: Path, logs: Path, secrets: ServiceSecrets) -> Server:
+    """SecantusDB on disk (a restart keeps the data), with authentication on: its user made
+    as `wxrunner stack up` makes it."""
     port = free_port()
-    folder.mkdir(parents=True, exist_ok=True)
-    return Server("secantusdb", [str(VENV_BIN / "secantusd-py"), "--host", "127.0.0.1",
-                                 "--port", str(port), "--storage-path", str(folder)],
-                  port, logs / "fault-secantusdb.log")
+    binary, log = VENV_BIN / "secantusd-py", logs / "fault-secantusdb.log"
+    provision_mongo_user(binary, folder, secrets, log)
+    return Server("secantusdb", secantus_argv(binary, port=port, storage=folder), port, log)
 
 
 class Dockerd(Server):

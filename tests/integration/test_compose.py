@@ -25,7 +25,7 @@ import pytest
 import yaml
 
 from app.settings import Settings
-from tests.helpers import REPO_ROOT, VENV_BIN
+from tests.helpers import REPO_ROOT, VENV_BIN, OwnedProcess, free_port, port_open, wait_until
 
 COMPOSE_DIR = REPO_ROOT / "compose"
 COMPOSE_FILE = COMPOSE_DIR / "docker-compose.yml"
@@ -41,6 +41,8 @@ DOCKERFILES = [
 RUNNER_SERVICES = ["api", "worker-chat", "worker-conversions", "egress"]
 WORKERS = {"worker-chat": "chat", "worker-conversions": "conversions"}
 BUILD_ONLY = {"tenant-image"}
+# The service passwords of .env.example (REDIS_PASSWORD, MONGO_PASSWORD).
+PLACEHOLDER = "replace-with-the-output-of-openssl-rand-hex-32"
 # Variables of .env.example that are not Settings fields, and who reads them.
 NOT_SETTINGS = {"WX_PUBLIC_WS_URL", "WX_RUNNER_VERSION"}  # the frontend; docker-compose
 INSTRUCTIONS = {
@@ -77,7 +79,8 @@ def compose_config(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     shutil.copy(ENV_EXAMPLE, compose / ".env")
     shutil.copy(ENV_CLAUDE_EXAMPLE, compose / ".env.claude")
     (compose / "tenant").symlink_to(COMPOSE_DIR / "tenant")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("WX_", "DOCKER_"))}
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("WX_", "DOCKER_", "REDIS_", "MONGO_"))}
     result = run(
         [tool("docker-compose"), "-f", str(compose / "docker-compose.yml"), "config"], env=env
     )
@@ -126,8 +129,10 @@ def test_runner_services(compose_config: dict[str, Any]) -> None:
         service = services(compose_config)[name]
         assert service["build"]["dockerfile"] == "compose/Dockerfile"
         assert service["build"]["context"] == compose_config["_root"]  # the repository root
-        assert service["environment"]["WX_REDIS_URL"] == "redis://redis:6379/0"
-        assert service["environment"]["WX_MONGO_URL"] == "mongodb://mongo:27017"
+        # The URLs carry the passwords of compose/.env (here: .env.example's placeholders).
+        assert service["environment"]["WX_REDIS_URL"] == f"redis://:{PLACEHOLDER}@redis:6379/0"
+        assert service["environment"]["WX_MONGO_URL"] == (
+            f"mongodb://wxrunner:{PLACEHOLDER}@mongo:27017/?authSource=admin")
         # env_file is resolved into the environment: a setting only .env.example sets.
         assert service["environment"]["WX_LIMIT_RETRY_AFTER_S"] == "10"
 
@@ -184,6 +189,60 @@ def test_api_stays_clean_with_credentials_set(tmp_path: Path) -> None:
     for name in WORKERS:
         assert svc[name]["environment"]["WX_CLAUDE_OAUTH_TOKEN"] == "sk-ant-oat01-x"
     assert "sk-ant" not in json.dumps(svc["api"]) + json.dumps(svc["frontend"])
+
+
+def test_redis_and_mongo_require_the_passwords_of_env(compose_config: dict[str, Any]) -> None:
+    svc = services(compose_config)
+    assert svc["redis"]["environment"]["REDISCLI_AUTH"] == PLACEHOLDER
+    # `docker-compose config` keeps `$$` escaped: the container's shell sees `$REDISCLI_AUTH`.
+    assert '--requirepass "$$REDISCLI_AUTH"' in " ".join(svc["redis"]["command"])
+    assert "--appendonly yes" in " ".join(svc["redis"]["command"])
+    assert svc["mongo"]["environment"] == {"MONGO_INITDB_ROOT_USERNAME": "wxrunner",
+                                           "MONGO_INITDB_ROOT_PASSWORD": PLACEHOLDER}
+    # Nothing but the runners' URLs and the two data services hold the passwords.
+    for name in ("frontend", "tenant-image"):
+        assert PLACEHOLDER not in json.dumps(svc[name]), name
+
+
+def test_redis_command_and_healthcheck_run_for_real(
+    compose_config: dict[str, Any], tmp_path: Path,
+) -> None:
+    """The redis service's command and healthcheck, run by this machine's redis-server."""
+    redis_svc = services(compose_config)["redis"]
+    shell, flag, script = (part.replace("$$", "$") for part in redis_svc["command"])
+    port = free_port()
+    env = {"PATH": os.environ["PATH"], "REDISCLI_AUTH": "s3cret-hex"}
+    argv = [shell, flag, f"{script} --port {port} --bind 127.0.0.1 --dir {tmp_path}"]
+    proc = OwnedProcess(argv, env=env, log=tmp_path / "redis.log")
+    try:
+        wait_until(lambda: port_open(port), what="compose's redis command")
+        health = redis_svc["healthcheck"]["test"][1].replace("$$", "$")
+        check = f"{health.replace('redis-cli', f'redis-cli -p {port}')}"
+        assert run(["sh", "-c", check], env=env).returncode == 0
+        no_password = {"PATH": os.environ["PATH"]}
+        assert run(["sh", "-c", check], env=no_password).returncode != 0
+        refused = run(["redis-cli", "-p", str(port), "get", "x"], env=no_password)
+        assert "NOAUTH" in refused.stdout + refused.stderr
+    finally:
+        proc.stop()
+
+
+@pytest.mark.parametrize("missing", ["REDIS_PASSWORD", "MONGO_USER", "MONGO_PASSWORD"])
+def test_compose_refuses_to_run_without_a_service_password(tmp_path: Path, missing: str) -> None:
+    compose = tmp_path / "compose"
+    compose.mkdir()
+    shutil.copy(COMPOSE_FILE, compose / "docker-compose.yml")
+    env_text = re.sub(rf"^{missing}=.*$", f"{missing}=", ENV_EXAMPLE.read_text(),
+                      flags=re.MULTILINE)
+    (compose / ".env").write_text(env_text)
+    shutil.copy(ENV_CLAUDE_EXAMPLE, compose / ".env.claude")
+    (compose / "tenant").symlink_to(COMPOSE_DIR / "tenant")
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("WX_", "DOCKER_", "REDIS_", "MONGO_"))}
+    result = run([tool("docker-compose"), "-f", str(compose / "docker-compose.yml"), "config"],
+                 env=env)
+    assert result.returncode != 0
+    assert f"set {missing} in compose/.env" in result.stderr
 
 
 def test_data_services_and_networks(compose_config: dict[str, Any]) -> None:
