@@ -5,7 +5,9 @@ prompt's first line) and a `files_changed` frame goes just before the terminal f
 failure here is logged and never fails the turn.
 
 The commit before the turn runs only when a mark says it may find something (a turn of
-the project began and did not commit), so most turns start without a git run."""
+the project began and did not commit, and is not running any more: what a turn running
+beside this one writes is its own, and goes into its commit), so most turns start without
+a git run."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import logging
 from app.keys import workspace_uncommitted_key
 from app.models import Job
 from app.protocol import ServerFrame
+from app.vocab import TERMINAL_STATES
 from tasks.runtime import Clients
 from workers.workspace import Workspace, commit_turn, files_changed_frame, snapshot
 
@@ -31,11 +34,21 @@ async def commit_before_turn(clients: Clients, job: Job) -> None:
     then mark the project uncommitted until this turn's commit."""
     mark = workspace_uncommitted_key(job.tenant_id, str(job.project_id))
     try:
-        if await clients.redis.getset(mark, str(job.id)) is not None:
+        previous = await clients.redis.getset(mark, str(job.id))
+        if previous is not None and not await _runs_beside(job, previous):
             await snapshot(_workspace(clients, job),
                            f"before {job.id}: changes made outside a turn")
     except Exception as exc:
         log.warning("job %s: no workspace commit before the turn: %s", job.id, exc)
+
+
+async def _runs_beside(job: Job, marked: bytes | str) -> bool:
+    """The turn that left the mark is another one, still running (not a lost one)."""
+    marked_id = marked.decode() if isinstance(marked, bytes) else marked
+    if marked_id == str(job.id):
+        return False  # this turn again (redelivered): its first attempt's leftovers
+    other = await Job.get(marked_id)
+    return other is not None and other.state not in TERMINAL_STATES
 
 
 async def with_files_changed(clients: Clients, job: Job,

@@ -174,27 +174,28 @@ def tenant_id(request: pytest.FixtureRequest, _test_tenants: list[str]) -> str:
 
 
 @pytest.fixture(scope="session")
-def _test_tenants() -> Iterator[list[str]]:
+def _test_tenants(backend: Backend) -> Iterator[list[str]]:
     tenants: list[str] = []
     yield tenants
-    if tenants:
-        _remove_tenant_containers(tenants)
+    _remove_deployment_containers(backend.settings.deployment)
 
 
-def _remove_tenant_containers(tenants: list[str]) -> None:
+def _remove_deployment_containers(deployment: str) -> None:
+    """Every container and volume of this session's deployment label: also those of tenants
+    a test derived from its own (a second tenant of a cross-tenant probe)."""
     import docker
 
     try:
         client = docker.from_env()
     except Exception:
         return
-    for tenant in tenants:
-        for name in (f"wx-tenant-{tenant}",):
-            with contextlib.suppress(Exception):
-                client.containers.get(name).remove(force=True)
-        for volume in (f"wx-ws-{tenant}", f"wx-cfg-{tenant}"):
-            with contextlib.suppress(Exception):
-                client.volumes.get(volume).remove(force=True)
+    label = {"label": [f"wx.deployment={deployment}"]}
+    for container in client.containers.list(all=True, filters=label):
+        with contextlib.suppress(Exception):
+            container.remove(force=True)
+    for volume in client.volumes.list(filters=label):
+        with contextlib.suppress(Exception):
+            volume.remove(force=True)
     client.close()
 
 
