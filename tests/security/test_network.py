@@ -13,6 +13,7 @@ import os
 import socket
 import threading
 import time
+import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -164,6 +165,16 @@ async def test_another_tenants_container_is_another_namespace(
     assert mine.startswith("net:[") and theirs.startswith("net:[") and mine != theirs
     host = Path("/proc/self/ns/net").readlink().name
     assert host not in (mine, theirs)
+
+
+async def test_another_tenants_files_are_not_in_this_container(
+    probed: Probed, docker_client: Any,
+) -> None:
+    mark = f"wx-mark-{uuid.uuid4().hex}"
+    _sh(docker_client, probed.other, f"echo secret > /workspace/{mark}")
+    find = f"find / -path /proc -prune -o -name {mark} -print 2>/dev/null"
+    assert _sh(docker_client, probed.other, find).split() == [f"/workspace/{mark}"]
+    assert _sh(docker_client, probed.tenant, find).split() == []  # no path leads to it
 
 
 async def test_no_docker_socket_and_only_the_egress_socket(
