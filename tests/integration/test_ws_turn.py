@@ -5,7 +5,7 @@ the REST fallback (202 -> SSE -> GET) on the same stack."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -21,9 +21,13 @@ pytestmark = pytest.mark.usefixtures("clean_db")
 TURN_TIMEOUT_S = 60.0
 
 
-@pytest.fixture(scope="session")
-def local_worker(start_worker: Callable[..., Worker]) -> Worker:
-    return start_worker(executor="local")
+@pytest.fixture(scope="module")
+def local_worker(start_worker: Callable[..., Worker]) -> Iterator[Worker]:
+    """A local-executor worker beside the session's Docker one, on the same queues: stopped
+    with this module, so later suites' turns run in tenant containers only."""
+    worker = start_worker(executor="local")
+    yield worker
+    worker.stop()
 
 
 def _usage_log(backend: Backend, job_id: str) -> dict[str, Any]:

@@ -57,12 +57,25 @@ SHARED_CREDENTIALS_IN_CONTAINER = f"{CONFIG_DIR_IN_CONTAINER}/.credentials.json"
 
 
 def make_docker_client(settings: Settings, *, pool_size: int = 10) -> Any:
-    """A docker SDK client for settings.docker_host, or the environment's engine."""
+    """A docker SDK client for settings.docker_host, or the environment's engine.
+
+    The SDK keeps one connection pool per request URL (every exec has its own URLs) in an
+    LRU of `num_pools` (25 by default) and closes the pool it evicts, even while a thread
+    still uses it ('NoneType' object has no attribute 'qsize'): room for every stream."""
     import docker
+    from docker.transport import UnixHTTPAdapter
 
     if settings.docker_host:
-        return docker.DockerClient(base_url=settings.docker_host, max_pool_size=pool_size)
-    return docker.from_env(max_pool_size=pool_size)
+        client = docker.DockerClient(base_url=settings.docker_host, max_pool_size=pool_size)
+    else:
+        client = docker.from_env(max_pool_size=pool_size)
+    adapter = client.api._custom_adapter
+    if isinstance(adapter, UnixHTTPAdapter):  # docker 7.2 ignores num_pools on unix sockets
+        wide = UnixHTTPAdapter(f"http+unix://{adapter.socket_path}", adapter.timeout,
+                               pool_connections=4 * pool_size + 64, max_pool_size=pool_size)
+        client.api.mount("http+docker://", wide)
+        client.api._custom_adapter = wide
+    return client
 
 
 class DockerExecutor(Executor):
