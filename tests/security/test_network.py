@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import socket
 import threading
 import time
@@ -218,14 +219,21 @@ async def test_the_proxy_refuses_every_host_but_the_model_apis(
     assert answer.startswith("HTTP/1.1 200 Connection Established"), answer
 
 
-# awk patterns of `ps -o pid,args` lines; the brackets keep them from matching the probe's
-# own shell, whose command line holds the pattern.
-LOOP = r"^ *[0-9]+ \/bin\/sh -c while [:]"
-FORWARDERS = r"^ *[0-9]+ socat TCP-LISTE[N]"
+def _children(pid: int) -> list[int]:
+    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
 
 
-def _kill(signal_name: str, pattern: str) -> str:
-    return f"ps -o pid,args | awk '/{pattern}/ {{print $1}}' | xargs -r kill -{signal_name}"
+def _loop_and_forwarders(docker_client: Any, tenant: str) -> tuple[int, list[int]]:
+    """Host pids of the tenant container's command (the loop that keeps a forwarder, below
+    docker's init) and of the socat forwarders below the loop or orphaned to the init."""
+    container = docker_client.containers.get(f"wx-tenant-{tenant}")
+    init = int(container.attrs["State"]["Pid"])
+    command = "\0".join(container.attrs["Config"]["Cmd"])
+    [loop] = [pid for pid in _children(init)
+              if Path(f"/proc/{pid}/cmdline").read_text().rstrip("\0") == command]
+    forwarders = [pid for pid in [*_children(loop), *_children(init)]
+                  if Path(f"/proc/{pid}/comm").read_text().strip() == "socat"]
+    return loop, forwarders
 
 
 async def test_a_forwarder_killed_by_tenant_code_is_started_again(
@@ -233,16 +241,19 @@ async def test_a_forwarder_killed_by_tenant_code_is_started_again(
     backend_redis: Redis,
 ) -> None:
     # The container's loop would start it again within a second: freeze it, so the turn's
-    # own check (the exec wrapper) is what starts the forwarder. The brackets keep pkill
-    # from matching this probe's shell.
-    _sh(docker_client, probed.tenant, f"{_kill('STOP', LOOP)}; {_kill('TERM', FORWARDERS)}")
+    # own check (the exec wrapper) is what starts the forwarder.
+    loop, forwarders = _loop_and_forwarders(docker_client, probed.tenant)
+    assert forwarders, "no forwarder to kill: the probe proves nothing"
+    os.kill(loop, signal.SIGSTOP)
     try:
+        for pid in forwarders:
+            os.kill(pid, signal.SIGTERM)
         assert "Connection refused" in _sh(docker_client, probed.tenant,
                                            "sleep 0.3; nc -w 1 127.0.0.1 3128 </dev/null")
         frames = await _turn(api_server, make_token(probed.tenant), backend_redis,
                              "hi #sim:text")
     finally:
-        _sh(docker_client, probed.tenant, _kill("CONT", LOOP))
+        os.kill(loop, signal.SIGCONT)
     assert frames[-1]["type"] == "session_end" and frames[-1]["is_error"] is False, frames[-1]
 
 
