@@ -89,14 +89,24 @@ def start_listening(
     cwd: Path = REPO_ROOT, timeout: float = 30.0,
 ) -> OwnedProcess:
     """Start a server process and wait for its port; fail the test with its log if it dies."""
+    return start_answering(argv, answers=lambda: port_open(port), where=f"port {port}",
+                           what=what, log=log, env=env, cwd=cwd, timeout=timeout)
+
+
+def start_answering(
+    argv: Sequence[str], *, answers: Callable[[], bool], where: str, what: str, log: Path,
+    env: dict[str, str] | None = None, cwd: Path = REPO_ROOT, timeout: float = 30.0,
+) -> OwnedProcess:
+    """Start a server process and wait until `answers()`; fail the test with its log if it
+    dies or never answers."""
     import pytest
 
     proc = OwnedProcess(argv, env=env, log=log, cwd=cwd)
     try:
-        wait_until(lambda: port_open(port) or not proc.alive(), timeout=timeout, what=what)
+        wait_until(lambda: answers() or not proc.alive(), timeout=timeout, what=what)
     except TimeoutError:
         proc.stop()
-        pytest.fail(f"{what} not listening on {port}:\n{proc.log_tail()}")
+        pytest.fail(f"{what} not answering on {where}:\n{proc.log_tail()}")
     if not proc.alive():
         pytest.fail(f"{what} exited:\n{proc.log_tail()}")
     return proc
@@ -147,31 +157,18 @@ def start_api_server(env: dict[str, str], log_dir: Path, *extra: str) -> tuple[O
     return proc, f"http://127.0.0.1:{port}"
 
 
-def unix_socket_answers(path: Path) -> bool:
-    with socket.socket(socket.AF_UNIX) as sock:
-        sock.settimeout(0.2)
-        return sock.connect_ex(str(path)) == 0
-
-
 def start_egress_proxy(egress_dir: Path, model_url: str, log: Path,
                        **settings: str) -> OwnedProcess:
     """`wxrunner egress` on egress_dir/egress.sock, allowing `model_url`'s host:port; waits
     for its socket (fails the test with its log if it dies)."""
-    import pytest
+    from workers.egress_proxy import probe_socket
 
     env = {"WX_EGRESS_DIR": str(egress_dir), "WX_ANTHROPIC_BASE_URL": model_url,
            **{f"WX_{k.upper()}": v for k, v in settings.items()}}
-    proc = OwnedProcess([str(VENV_BIN / "wxrunner"), "egress"], env=env, log=log)
     socket_path = egress_dir / "egress.sock"
-    try:
-        wait_until(lambda: unix_socket_answers(socket_path) or not proc.alive(),
-                   what="egress proxy")
-    except TimeoutError:
-        proc.stop()
-        pytest.fail(f"egress proxy not answering on {socket_path}:\n{proc.log_tail()}")
-    if not proc.alive():
-        pytest.fail(f"egress proxy exited:\n{proc.log_tail()}")
-    return proc
+    return start_answering([str(VENV_BIN / "wxrunner"), "egress"], env=env, log=log,
+                           answers=lambda: probe_socket(socket_path, 0.2) is None,
+                           where=str(socket_path), what="egress proxy", timeout=20.0)
 
 
 class NetworkLink:

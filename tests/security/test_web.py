@@ -283,14 +283,21 @@ def _raw_request(port: int, head: str, chunks: list[bytes] | None = None) -> tup
     return answer, time.monotonic() - started
 
 
+def _project_post(api_server: str, token: str, length_header: str) -> tuple[int, str]:
+    """The API's port, and the head of a JSON POST /api/projects whose body is framed by
+    `length_header`."""
+    port = urlparse(api_server).port
+    assert port
+    return port, (f"POST /api/projects HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                  f"Authorization: Bearer {token}\r\n"
+                  f"Content-Type: application/json\r\n{length_header}\r\n\r\n")
+
+
 def test_a_declared_large_body_is_refused_before_it_is_sent(
     api_server: str, make_token: Callable[[str], str], tenant_id: str, backend: Backend
 ) -> None:
-    port = urlparse(api_server).port
-    assert port
-    head = (f"POST /api/projects HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-            f"Authorization: Bearer {make_token(tenant_id)}\r\n"
-            f"Content-Type: application/json\r\nContent-Length: {50 * 1024 * 1024}\r\n\r\n")
+    port, head = _project_post(api_server, make_token(tenant_id),
+                               f"Content-Length: {50 * 1024 * 1024}")
     answer, took = _raw_request(port, head)  # not one byte of the body is sent
     assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
     assert took < 5
@@ -299,11 +306,7 @@ def test_a_declared_large_body_is_refused_before_it_is_sent(
 def test_a_streamed_large_body_is_refused_once_it_passes_the_limit(
     api_server: str, make_token: Callable[[str], str], tenant_id: str, backend: Backend
 ) -> None:
-    port = urlparse(api_server).port
-    assert port
-    head = (f"POST /api/projects HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-            f"Authorization: Bearer {make_token(tenant_id)}\r\n"
-            f"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
+    port, head = _project_post(api_server, make_token(tenant_id), "Transfer-Encoding: chunked")
     piece = b"x" * 65536
     chunk = f"{len(piece):x}\r\n".encode() + piece + b"\r\n"
     answer, _ = _raw_request(port, head, [chunk] * 64)  # 4 MB, never terminated

@@ -159,16 +159,22 @@ def _long_plan(name: str, text: str, messages: list[Any], step: int, body: Any) 
     return Plan(name, (Block("text", text=markdown_answer(text)),), long_context=True)
 
 
+def _tool_call(name: str, messages: list[Any], say: str, tool: str,
+               tool_input: dict[str, Any]) -> Plan:
+    """An answer that says `say`, then calls `tool` (its id numbered by the conversation)."""
+    blocks = (Block("text", text=say),
+              Block("tool_use", tool=tool, tool_input=tool_input,
+                    tool_use_id=f"toolu_sim_{len(messages):04d}"))
+    return Plan(name, blocks, stop_reason="tool_use")
+
+
 def _tools_plan(name: str, text: str, messages: list[Any], step: int, body: Any) -> Plan:
     """Read, then Glob, then Grep, then answer: four API calls in one turn."""
     calls = (("Read", {"file_path": _tool_path(text, body)}), ("Glob", {"pattern": "**/*.md"}),
              ("Grep", {"pattern": "demo", "output_mode": "files_with_matches"}))
     if step < len(calls):
         tool, tool_input = calls[step]
-        blocks = (Block("text", text=f"Step {step + 1}: {tool}."),
-                  Block("tool_use", tool=tool, tool_input=tool_input,
-                        tool_use_id=f"toolu_sim_{len(messages):04d}"))
-        return Plan(name, blocks, stop_reason="tool_use")
+        return _tool_call(name, messages, f"Step {step + 1}: {tool}.", tool, tool_input)
     return Plan(name, (Block("text", text="I read, listed and searched the project. Done."),))
 
 
@@ -193,12 +199,8 @@ def _huge_plan(name: str, text: str, messages: list[Any], step: int, body: Any) 
 def _tool_plan(name: str, text: str, messages: list[Any], step: int, body: Any) -> Plan:
     if step == 0:
         path = _tool_path(text, body)
-        blocks = (
-            Block("text", text=f"Let me read `{path.rsplit('/', 1)[-1]}` first."),
-            Block("tool_use", tool="Read", tool_input={"file_path": path},
-                  tool_use_id=f"toolu_sim_{len(messages):04d}"),
-        )
-        return Plan(name, blocks, stop_reason="tool_use")
+        return _tool_call(name, messages, f"Let me read `{path.rsplit('/', 1)[-1]}` first.",
+                          "Read", {"file_path": path})
     quoted = _last_tool_result(messages)[:300]
     answer = "I read the file. It begins with:\n\n```\n" + quoted + "\n```\n\nThat is all I needed."
     return Plan(name, (Block("text", text=answer),))
@@ -211,10 +213,7 @@ def _task_plan(name: str, text: str, messages: list[Any], step: int, body: Any) 
         brief = {"description": "Summarise the readme", "subagent_type": "general-purpose",
                  "prompt": "Read README.md and summarise it #sim:tool",
                  "model": SUBAGENT_MODEL, "run_in_background": False}
-        blocks = (Block("text", text="I will ask a subagent to read the readme."),
-                  Block("tool_use", tool=tool, tool_input=brief,
-                        tool_use_id=f"toolu_sim_{len(messages):04d}"))
-        return Plan(name, blocks, stop_reason="tool_use")
+        return _tool_call(name, messages, "I will ask a subagent to read the readme.", tool, brief)
     report = _last_tool_result(messages)[:300]
     return Plan(name, (Block("text", text="The subagent reported:\n\n" + report),))
 
@@ -239,10 +238,8 @@ def _write_plan(name: str, text: str, messages: list[Any], step: int, body: Any)
                                "new_string": f"{first} {WRITE_NOTE}converted/{stem}.py)"}))
     if step < len(calls):
         tool, tool_input = calls[step]
-        blocks = (Block("text", text=f"Step {step + 1}: {tool} {tool_input['file_path']}."),
-                  Block("tool_use", tool=tool, tool_input=tool_input,
-                        tool_use_id=f"toolu_sim_{len(messages):04d}"))
-        return Plan(name, blocks, stop_reason="tool_use")
+        say = f"Step {step + 1}: {tool} {tool_input['file_path']}."
+        return _tool_call(name, messages, say, tool, tool_input)
     errors = sum(1 for ok, _ in results if not ok)
     report = f"I converted `{source.rsplit('/', 1)[-1]}` into `converted/{stem}.py`."
     return Plan(name, (Block("text", text=f"{report} Tool errors: {errors}."),))
@@ -257,10 +254,7 @@ def _escape_plan(name: str, text: str, messages: list[Any], step: int, body: Any
     calls = escape_calls(text, _cwd(body))
     if step < len(calls):
         tool, tool_input = calls[step]
-        blocks = (Block("text", text=f"Probe {step + 1}: {tool}."),
-                  Block("tool_use", tool=tool, tool_input=tool_input,
-                        tool_use_id=f"toolu_sim_{len(messages):04d}"))
-        return Plan(name, blocks, stop_reason="tool_use")
+        return _tool_call(name, messages, f"Probe {step + 1}: {tool}.", tool, tool_input)
     lines = [f"{i + 1}. {'ok' if ok else 'denied'}: {out[:200]}"
              for i, (ok, out) in enumerate(_turn_tool_results(messages))]
     return Plan(name, (Block("text", text="Probe results:\n" + "\n".join(lines)),))
