@@ -445,18 +445,28 @@ def _is_text_delta(line: bytes) -> bool:
     return b'"text_delta"' in line
 
 
+# dockerd closes an exec's output 2 s after its process exits, copied or not: on a loaded
+# host the last line (here the result) can be cut; seen once in CI. The turn then ends as a
+# partial one (tests/unit/test_turn_frames.py, "killed"). Here a cancel must give the result
+# line on one of a few tries, and every try must stop claude cleanly and in time.
+_CANCEL_TRIES = {"local": 1, "docker": 3}
+
+
 async def test_claude_cancel_mid_stream(harness: Harness, project: str) -> None:
-    run, execution = await _claude_cancellable(harness, project)
-    deltas = [line for line in run.lines if _is_text_delta(line)]
-    assert deltas, "the cancel came before any streamed text"
+    for _ in range(_CANCEL_TRIES[harness.kind]):
+        run, execution = await _claude_cancellable(harness, project)
+        assert any(_is_text_delta(line) for line in run.lines), "cancelled before any text"
+        assert run.status.exit_code == 0 and not run.status.signalled, run.status
+        assert run.interrupt_s is not None and run.interrupt_s < 2.0
+        assert harness.processes_matching("claude", execution) == []
+        if run.of_type("result"):
+            break
     result = run.result()
     assert result.subtype == "error_during_execution", result
     assert result.terminal_reason == "aborted_streaming", result
     # on abort `usage` is zeroed; the per-model figures carry what was spent
     assert sum(m["inputTokens"] for m in result.model_usage.values()) > 0, result
     assert result.total_cost_usd > 0, "usage lost on cancel"
-    assert run.interrupt_s is not None and run.interrupt_s < 2.0
-    assert harness.processes_matching("claude", execution) == []
 
 
 async def _claude_cancellable(h: Harness, project: str) -> tuple[Run, Execution]:
