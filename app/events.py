@@ -30,7 +30,8 @@ from app.keys import (
 )
 from app.protocol import ServerFrame
 
-__all__ = ["EventPublisher", "FrameHeader", "frame_body", "frame_header", "read_events"]
+__all__ = ["EventPublisher", "FrameHeader", "JobFrames", "frame_body", "frame_header",
+           "read_events"]
 
 # One call publishes the frames of one or more jobs. ARGV: maxlen, ttl_s, the four parts of
 # a job's key names (prefix, then the suffixes of its stream (= channel), seq counter,
@@ -96,16 +97,31 @@ def frame_body(frame: ServerFrame) -> bytes:
     return orjson.dumps(head | data)
 
 
-# One job's part of a publish: its four keys, its ARGV part, and where its seqs go.
-_MAX_JOBS = 200  # jobs per publish call
+_MAX_JOBS = 200  # jobs per coalesced publish call
 
-# One job's part of a publish: its ARGV part (head, then frames), its frame count, and
-# where its seqs go.
-_Request = tuple[list[Any], int, "asyncio.Future[list[int]]"]
+
+@dataclass(frozen=True, slots=True)
+class JobFrames:
+    """A job's frames for one publish. With `producer`, frame i is that producer's frame
+    `first_index + i`, and one already published is skipped: sending again is harmless."""
+
+    job_id: str
+    frames: Sequence[ServerFrame]
+    producer: str = ""
+    first_index: int = 0
+
+    def argv(self) -> list[Any]:
+        """Its part of the script's ARGV: the head, then the frames."""
+        head = f"{self.job_id}\t{self.producer}\t{self.first_index}\t{len(self.frames)}"
+        return [head, *map(frame_body, self.frames)]
+
+
+# A coalesced publish waiting for its call: its part, and where its seqs go.
+_Request = tuple[JobFrames, "asyncio.Future[list[int]]"]
 
 
 class EventPublisher:
-    """Publishes a job's frames: seq assigned atomically, stream + channel in one step.
+    """Publishes jobs' frames: seq assigned atomically, stream + channel in one step.
 
     With `coalesce`, the publishes that many turns make in the same moment share one call
     of the script; each still gets its own result, in order."""
@@ -123,50 +139,48 @@ class EventPublisher:
         self, job_id: str, frames: Sequence[ServerFrame], *, producer: str = "",
         first_index: int = 0,
     ) -> list[int]:
-        """Publish frames in order; the seq given to each (0: not published).
-
-        With `producer`, frame i of the batch is that producer's frame `first_index + i`,
-        and one already published is skipped: sending a batch again is harmless."""
+        """Publish one job's frames in order (see JobFrames); the seq given to each (0: not
+        published)."""
         if not frames:
             return []
-        head = f"{job_id}\t{producer}\t{first_index}\t{len(frames)}"
-        part: list[Any] = [head, *map(frame_body, frames)]
-        done: asyncio.Future[list[int]] = asyncio.get_running_loop().create_future()
+        part = JobFrames(job_id, frames, producer=producer, first_index=first_index)
         if not self._coalesce:
-            await self._send([(part, len(frames), done)])
-            return done.result()
-        self._waiting.append((part, len(frames), done))
+            return (await self.publish_many([part]))[0]
+        done: asyncio.Future[list[int]] = asyncio.get_running_loop().create_future()
+        self._waiting.append((part, done))
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush())
         return await done
+
+    async def publish_many(self, parts: Sequence[JobFrames]) -> list[list[int]]:
+        """Publish several jobs' frames in one call of the script; the seqs of each part."""
+        argv = [self._maxlen, self._ttl_s, *_KEY_PARTS, *(a for p in parts for a in p.argv())]
+        try:
+            seqs = await self._redis.execute_command(  # type: ignore[no-untyped-call]
+                "EVALSHA", self._sha, 0, *argv)
+        except NoScriptError:  # a restarted Redis has forgotten the script
+            seqs = await self._redis.execute_command(  # type: ignore[no-untyped-call]
+                "EVAL", _PUBLISH_LUA, 0, *argv)
+        out, at = [], 0
+        for part in parts:
+            out.append([int(s) for s in seqs[at:at + len(part.frames)]])
+            at += len(part.frames)
+        return out
 
     async def _flush(self) -> None:
         await asyncio.sleep(0)  # the other turns of this loop iteration join the batch
         while self._waiting:
             batch, self._waiting = self._waiting[:_MAX_JOBS], self._waiting[_MAX_JOBS:]
-            await self._send(batch)
-
-    async def _send(self, batch: list[_Request]) -> None:
-        """One EVALSHA for the whole batch; each request gets its seqs, or the error."""
-        argv = [self._maxlen, self._ttl_s, *_KEY_PARTS,
-                *(a for part, _count, _done in batch for a in part)]
-        try:
             try:
-                seqs = await self._redis.execute_command(  # type: ignore[no-untyped-call]
-                    "EVALSHA", self._sha, 0, *argv)
-            except NoScriptError:  # a restarted Redis has forgotten the script
-                seqs = await self._redis.execute_command(  # type: ignore[no-untyped-call]
-                    "EVAL", _PUBLISH_LUA, 0, *argv)
-        except Exception as exc:
-            for _part, _count, done in batch:
+                results = await self.publish_many([part for part, _done in batch])
+            except Exception as exc:
+                for _part, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+                continue
+            for (_part, done), seqs in zip(batch, results, strict=True):
                 if not done.done():
-                    done.set_exception(exc)
-            return
-        at = 0
-        for _part, count, done in batch:
-            if not done.done():
-                done.set_result([int(s) for s in seqs[at:at + count]])
-            at += count
+                    done.set_result(seqs)
 
 
 async def read_events(

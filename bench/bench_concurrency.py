@@ -297,8 +297,8 @@ async def measure(path: str, target: Any, k: int, rss_pid: int) -> Run:
 def _profile(runner: Runner, k: int) -> list[Any]:
     import subprocess
 
-    return [subprocess.Popen(["py-spy", "record", "-p", str(pid), "-d", "8", "-r", "100",
-                              "-f", "speedscope", "-o", str(runner.root / f"{name}-{k}.json"),
+    return [subprocess.Popen(["py-spy", "record", "-p", str(pid), "-d", "9", "-r", "250",
+                              "--threads", "-f", "raw", "-o", str(runner.root / f"{name}-{k}.folded"),
                               "--nonblocking"], stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL)
             for name, pid in (("api", runner.api.pid), ("worker", runner.worker.pid),

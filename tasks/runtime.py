@@ -29,6 +29,7 @@ from app.services.outbox import Outbox
 from app.services.turn_lifecycle import TurnDeps
 from app.settings import Settings
 from app.taskqueue import CelerySender
+from tasks.frame_pump import FramePump
 from workers.executor import Executor, create_executor
 
 if TYPE_CHECKING:
@@ -54,6 +55,7 @@ class Clients:
     worker_name: str
     cancels: CancelWatch
     cipher: CredentialCipher  # decrypts a tenant's own Claude credential for its turns
+    frames: FramePump  # the running turns' frames to Redis
 
 
 @dataclass(eq=False)
@@ -149,16 +151,14 @@ class WorkerRuntime:
         mongo = await retrying(float("inf"), lambda: init_db(settings))
         redis = Redis.from_url(settings.redis_url)
         cancels = CancelWatch(redis, settings.cancel_poll_interval_s)
-        deps = TurnDeps(
-            settings=settings, redis=redis, sender=CelerySender(self.celery),
-            publisher=EventPublisher(redis, maxlen=settings.stream_maxlen,
-                                     ttl_s=settings.stream_ttl_s, coalesce=True),
-            outbox=Outbox(settings.data_dir / "outbox"),
-        )
+        publisher = EventPublisher(redis, maxlen=settings.stream_maxlen,
+                                   ttl_s=settings.stream_ttl_s, coalesce=True)
+        deps = TurnDeps(settings=settings, redis=redis, sender=CelerySender(self.celery),
+                        publisher=publisher, outbox=Outbox(settings.data_dir / "outbox"))
         self._clients = Clients(
             settings=settings, mongo=mongo, redis=redis, executor=create_executor(settings),
             guardrail=Guardrail(settings), deps=deps, worker_name=self.worker_name,
-            cancels=cancels, cipher=credential_cipher(settings),
+            cancels=cancels, cipher=credential_cipher(settings), frames=FramePump(publisher),
         )
         self._background.append(asyncio.create_task(cancels.watch()))
 
@@ -167,6 +167,7 @@ class WorkerRuntime:
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
         if self._clients is not None:
+            await self._clients.frames.close()
             await self._clients.executor.close()
             await self._clients.redis.aclose()
             await self._clients.mongo.close()

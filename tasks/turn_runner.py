@@ -12,7 +12,6 @@ from beanie import PydanticObjectId
 
 from app.credentials import TurnCredential
 from app.errors import AppError, ErrorCode, ExecutorFailed, NoCredentials
-from app.events import EventPublisher
 from app.logging import log_context
 from app.models import ChatSession, Job
 from app.protocol import AssistantChunkFrame, ErrorFrame, ProgressFrame, ServerFrame
@@ -36,14 +35,9 @@ from workers.cli_command import ClaudeCommandOptions, build_cli_command, build_c
 from workers.executor.base import Execution, ExitStatus, RunSpec
 from workers.turn_frames import StopReason, TurnStream
 
-__all__ = ["FrameFeed", "run_turn"]
+__all__ = ["run_turn"]
 
 log = logging.getLogger("wx.worker.turn")
-
-_MAX_BATCH = 256  # frames per publish round trip
-_MAX_PENDING = 20_000  # frames waiting for Redis before the reader waits too
-_CLOSE_WAIT_S = 10.0
-
 
 async def run_turn(rt: WorkerRuntime, job_id: str) -> None:
     """Run one turn; a job that is no longer `queued` never runs Claude again."""
@@ -69,64 +63,6 @@ async def _unclaimable(clients: Clients, job_id: str) -> None:
                         settings=deps.settings)
 
 
-class FrameFeed:
-    """The turn's frames to Redis, in order, in batches, retried through an outage.
-
-    The reader never waits for Redis (unless _MAX_PENDING frames are waiting); frames are
-    numbered, so a batch sent again after a lost reply is not published twice."""
-
-    def __init__(self, publisher: EventPublisher, job_id: str, *, producer: str) -> None:
-        self._publisher = publisher
-        self._job_id = job_id
-        self.producer = producer
-        self._pending: list[ServerFrame] = []
-        self.next_index = 0  # the producer index of _pending[0]
-        self._wake = asyncio.Event()
-        self._room = asyncio.Event()
-        self._room.set()
-        self._closing = False
-        self._task = asyncio.create_task(self._drain(), name=f"feed-{job_id}")
-
-    async def put(self, frames: list[ServerFrame]) -> None:
-        self._pending += frames
-        self._wake.set()
-        if len(self._pending) > _MAX_PENDING and not self._task.done():
-            self._room.clear()
-            await self._room.wait()
-
-    async def close(self) -> list[ServerFrame]:
-        """Stop sending once the batch in flight is confirmed (or, Redis away, given up);
-        the frames not yet confirmed, which the turn's ending sends."""
-        self._closing = True
-        self._wake.set()
-        done, _ = await asyncio.wait({self._task}, timeout=_CLOSE_WAIT_S)
-        if not done:  # a send that does not return: send its batch again (numbered: safe)
-            self._task.cancel()
-        return self._pending
-
-    async def _drain(self) -> None:
-        try:
-            while not self._closing:
-                await self._wake.wait()
-                self._wake.clear()
-                while self._pending and not self._closing:
-                    await self._send(self._pending[:_MAX_BATCH])
-                    if len(self._pending) <= _MAX_PENDING:
-                        self._room.set()
-        finally:
-            self._room.set()
-
-    async def _send(self, batch: list[ServerFrame]) -> None:
-        first = self.next_index
-        # While the turn runs, Redis is waited for as long as it takes: frames keep their
-        # order, and claude keeps running (up to _MAX_PENDING frames ahead).
-        await retrying(float("inf"), lambda: self._publisher.publish(
-            self._job_id, batch, producer=self.producer, first_index=first),
-            give_up=lambda: self._closing)
-        del self._pending[: len(batch)]
-        self.next_index += len(batch)
-
-
 class _TurnRun:
     """The state of one claimed turn while its claude process runs."""
 
@@ -147,7 +83,7 @@ class _TurnRun:
         self._last_output = time.monotonic()
         self._next_heartbeat = time.monotonic() + self.settings.heartbeat_interval_s
         self.stream = self._turn_stream()
-        self.feed = FrameFeed(self.clients.deps.publisher, self.job_id, producer="run")
+        self.feed = self.clients.frames.feed(self.job_id, producer="run")
 
     async def run(self) -> None:
         """Run claude and end the turn; whatever fails, the turn ends with one terminal frame."""

@@ -40,4 +40,7 @@ class ChatMessage(Document):
 
     class Settings:
         name = "chat_messages"
-        indexes = [IndexModel([("session_id", ASCENDING), ("created_at", ASCENDING)])]
+        indexes = [
+            IndexModel([("session_id", ASCENDING), ("created_at", ASCENDING)]),
+            IndexModel([("job_id", ASCENDING), ("role", ASCENDING)]),  # a turn's end upserts by it
+        ]
