@@ -23,7 +23,7 @@ __all__ = ["FrameFeed", "FramePump"]
 
 log = logging.getLogger("wx.worker.frames")
 
-_MIN_ROUND_S = 0.002
+_MIN_ROUND_S = 0.001
 _MAX_BATCH = 256  # frames of one turn per round
 _MAX_FEEDS = 200  # turns per round (the others go first next round)
 _MAX_PENDING = 20_000  # frames waiting for Redis before a turn's reader waits too

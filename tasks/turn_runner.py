@@ -108,17 +108,23 @@ class _TurnRun:
                           "answer", self.job_id)
 
     async def _execute(self) -> tuple[ExitStatus | None, list[ServerFrame]]:
-        try:
-            self.credential = await retrying(
-                self.settings.outage_window_s, lambda: credential_for_turn(
-                    self.settings, self.clients.cipher, tenant_id=self.job.tenant_id))
-        except NoCredentials as exc:  # refused before anything runs
+        window = self.settings.outage_window_s
+        # independent lookups, at once: under load each waits its turn at MongoDB
+        credential, session, _ = await asyncio.gather(
+            retrying(window, lambda: credential_for_turn(
+                self.settings, self.clients.cipher, tenant_id=self.job.tenant_id)),
+            retrying(window, lambda: ChatSession.get(self.job.session_id)),
+            commit_before_turn(self.clients, self.job),
+            return_exceptions=True)
+        if isinstance(credential, NoCredentials):  # refused before anything runs
             log.warning("job %s: tenant has no Claude credential", self.job_id)
-            return None, self._failure(exc)
-        session = await retrying(self.settings.outage_window_s,
-                                 lambda: ChatSession.get(self.job.session_id))
+            return None, self._failure(credential)
+        if isinstance(credential, BaseException):
+            raise credential
+        if isinstance(session, BaseException):
+            raise session
+        self.credential = credential
         resume = session.claude_session_id if session else None
-        await commit_before_turn(self.clients, self.job)
         try:
             status = await self._run_claude(resume)
             if resume and self.stream.resume_not_found and self.stopped is None:

@@ -19,6 +19,7 @@ from app.credentials import (
 from app.errors import NoCredentials
 from app.models import TenantCredential
 from app.protocol import utc_now
+from app.services.shared_reads import SharedReads
 from app.settings import Settings
 
 __all__ = [
@@ -31,6 +32,8 @@ __all__ = [
 ]
 
 log = logging.getLogger("wx.credentials")
+
+_turn_reads: SharedReads[TenantCredential | None] = SharedReads()  # turns starting together
 
 
 @dataclass(frozen=True)
@@ -90,7 +93,8 @@ async def credential_for_turn(
 ) -> TurnCredential:
     """The credential of this tenant's turn; NoCredentials when it has none and may not use
     the shared one. Only this tenant's credential is ever decrypted for its turn."""
-    stored = await TenantCredential.find_one(TenantCredential.tenant_id == tenant_id)
+    stored = await _turn_reads.read(tenant_id, lambda: TenantCredential.find_one(
+        TenantCredential.tenant_id == tenant_id))
     if stored is not None:
         try:
             return TurnCredential(kind=stored.kind, value=cipher.decrypt(stored.ciphertext))

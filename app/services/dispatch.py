@@ -24,11 +24,13 @@ from datetime import timedelta
 from beanie import PydanticObjectId
 from redis.asyncio import Redis
 
+from app.events import EventPublisher
 from app.keys import dispatch_lock, sent_key
 from app.models import Job
 from app.protocol import utc_now
 from app.services.hosts import alive_hosts, route_queue, split_host_queue
 from app.services.ports import TaskSender
+from app.services.queue_positions import publish_positions
 from app.settings import Settings
 from app.vocab import ACTIVE_STATES, JobState
 
@@ -41,14 +43,21 @@ _LOCK_TIMEOUT_S = 15.0
 
 
 async def dispatch_next(
-    session_id: PydanticObjectId, *, redis: Redis, sender: TaskSender, settings: Settings
+    session_id: PydanticObjectId, *, redis: Redis, sender: TaskSender, settings: Settings,
+    positions_to: EventPublisher | None = None,
 ) -> str | None:
     """Send the oldest queued turn of the session unless one is running or chosen; the job
-    id sent. A failed send is logged and left to `sweep_unsent`."""
+    id sent. A failed send is logged and left to `sweep_unsent`. With `positions_to` (a turn
+    of the session ended), its waiting turns are told their new positions first."""
     lock = redis.lock(dispatch_lock(str(session_id)), timeout=_LOCK_TIMEOUT_S,
                       blocking_timeout=_LOCK_TIMEOUT_S)
     async with lock:
-        job = await _next_of(session_id)
+        active = await Job.find(
+            {"session_id": session_id, "state": {"$in": list(ACTIVE_STATES)}}
+        ).sort("+created_at", "+_id").to_list()
+        if positions_to is not None:
+            await publish_positions(positions_to, session_id, active)
+        job = _next_of(active)
         if job is None:
             return None
         routed = await route_queue(redis, job.queue, job.tenant_id)
@@ -93,11 +102,8 @@ async def _send(redis: Redis, sender: TaskSender, settings: Settings,
     return sent
 
 
-async def _next_of(session_id: PydanticObjectId) -> Job | None:
-    """The session's oldest queued turn, unless one of its turns is running or chosen."""
-    active = await Job.find(
-        {"session_id": session_id, "state": {"$in": list(ACTIVE_STATES)}}
-    ).sort("+created_at", "+_id").to_list()
+def _next_of(active: list[Job]) -> Job | None:
+    """The oldest queued of a session's active turns, unless one is running or chosen."""
     if any(j.state == JobState.RUNNING or j.dispatched_at is not None for j in active):
         return None
     return next((j for j in active if not j.cancel_requested), None)

@@ -1,5 +1,6 @@
 """Queue positions while turns wait (DESIGN §4 `job_queued`): when a turn of a session ends,
-every turn still waiting in it gets a new `job_queued` frame with its position now."""
+every turn still waiting in it gets a new `job_queued` frame with its position now (sent by
+dispatch_next, from the read that picks the next turn)."""
 
 from __future__ import annotations
 
@@ -8,16 +9,15 @@ from beanie import PydanticObjectId
 from app.events import EventPublisher
 from app.models import Job
 from app.protocol import JobQueuedFrame
-from app.vocab import ACTIVE_STATES, JobState
+from app.vocab import JobState
 
 __all__ = ["publish_positions"]
 
 
-async def publish_positions(publisher: EventPublisher, session_id: PydanticObjectId) -> int:
-    """A `job_queued` frame for each queued turn of the session (position: the unfinished
-    turns ahead of it); how many were sent."""
-    active = await Job.find({"session_id": session_id, "state": {"$in": list(ACTIVE_STATES)}}
-                            ).sort("+created_at", "+_id").to_list()
+async def publish_positions(publisher: EventPublisher, session_id: PydanticObjectId,
+                            active: list[Job]) -> int:
+    """A `job_queued` frame for each queued turn among the session's `active` turns (oldest
+    first; position: the unfinished turns ahead of it); how many were sent."""
     sent = 0
     for position, job in enumerate(active):
         if job.state == JobState.QUEUED:

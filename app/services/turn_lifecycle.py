@@ -51,7 +51,6 @@ from app.services.billing import usage_log_fields
 from app.services.dispatch import dispatch_next
 from app.services.outbox import Outbox, OutboxEntry
 from app.services.ports import TaskSender
-from app.services.queue_positions import publish_positions
 from app.services.webhooks import enqueue_job_event
 from app.settings import Settings
 from app.vocab import ACTIVE_STATES, JobState
@@ -232,11 +231,10 @@ async def _apply(deps: TurnDeps, job: Job, ending: TurnEnding, entry: OutboxEntr
                                   skipped_lines=ending.skipped_lines)
             await retrying(deps.window_s, lambda: enqueue_job_event(_ended(job, ending)))
         await retrying(deps.window_s, lambda: deps.redis.delete(cancel_key(ending.job_id)))
-        if ending.won:  # the turns behind it moved up (told before the next one starts)
-            await retrying(deps.window_s, lambda: publish_positions(deps.publisher,
-                                                                    job.session_id))
+        # the turns behind it moved up: told (when this ending won) before the next one starts
         await retrying(deps.window_s, lambda: dispatch_next(
-            job.session_id, redis=deps.redis, sender=deps.sender, settings=deps.settings))
+            job.session_id, redis=deps.redis, sender=deps.sender, settings=deps.settings,
+            positions_to=deps.publisher if ending.won else None))
         return ending.won
 
 

@@ -25,6 +25,7 @@ from app.errors import BadRequest, NotFound
 from app.models import DeliveryAttempt, Job, Webhook, WebhookDelivery
 from app.protocol import utc_now
 from app.services.ids import parse_id
+from app.services.shared_reads import SharedReads
 from app.settings import Settings
 from app.vocab import DeliveryState, WebhookEvent, event_of
 
@@ -99,12 +100,16 @@ async def list_deliveries(*, tenant_id: str, webhook_id: str,
     return await query.sort("-created_at").limit(limit).to_list()
 
 
+_ending_reads: SharedReads[list[Webhook]] = SharedReads()  # turns ending together
+
+
 async def enqueue_job_event(job: Job) -> int:
     """Record a delivery of the job's end for each webhook that wants it; how many."""
     event = event_of(job.state)
     if event is None:
         return 0
-    hooks = await Webhook.find({"tenant_id": job.tenant_id, "events": event}).to_list()
+    hooks = await _ending_reads.read((job.tenant_id, event), lambda: Webhook.find(
+        {"tenant_id": job.tenant_id, "events": event}).to_list())
     for hook in hooks:
         body = _body(hook, job, event)
         await WebhookDelivery.get_pymongo_collection().update_one(
