@@ -1,12 +1,12 @@
 """The frames of every turn running in this worker process, on their way to Redis.
 
 One pump per process sends, in one call of the publish script, what all its turns have
-produced since its last call; each turn's frames keep their order. At a few turns this is
-a call per frame, as soon as it is produced; at a hundred it caps the calls at one per
-`_MIN_ROUND_S` (a frame then waits about a millisecond), where one call per frame would
-spend most of the worker's CPU on round trips. Frames are numbered per turn (the
-publisher's producer index), so a round sent again after a lost reply, or a turn's ending
-sending what the pump had in flight, never publishes a frame twice."""
+produced since its last call; each turn's frames keep their order. A frame never waits for
+company: at a few turns a call carries a frame, as soon as it is produced; at a hundred, a
+call carries what arrived during the one before (one call per frame, each with its own
+task and future, spent most of the worker's CPU at K = 100). Frames are numbered per turn
+(the publisher's producer index), so a round sent again after a lost reply, or a turn's
+ending sending what the pump had in flight, never publishes a frame twice."""
 
 from __future__ import annotations
 
@@ -23,7 +23,6 @@ __all__ = ["FrameFeed", "FramePump"]
 
 log = logging.getLogger("wx.worker.frames")
 
-_MIN_ROUND_S = 0.001
 _MAX_BATCH = 256  # frames of one turn per round
 _MAX_FEEDS = 200  # turns per round (the others go first next round)
 _MAX_PENDING = 20_000  # frames waiting for Redis before a turn's reader waits too
@@ -96,11 +95,10 @@ class FramePump:
             await asyncio.gather(self._task, return_exceptions=True)
 
     async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
         failures = 0
         while True:
             await self._wake.wait()
-            started = loop.time()
+            await asyncio.sleep(0)  # the readers woken with this one add their frames first
             self._wake.clear()
             try:
                 await self._round()
@@ -112,7 +110,6 @@ class FramePump:
                 self._wake.set()
                 continue
             failures = 0
-            await asyncio.sleep(max(0.0, started + _MIN_ROUND_S - loop.time()))
 
     async def _round(self) -> None:
         """One call with the waiting frames of up to _MAX_FEEDS turns."""

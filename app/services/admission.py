@@ -131,6 +131,21 @@ class Admissions:
 
     async def _queue(self, admitted: list[tuple[TurnRequest, Admitted]]) -> None:
         """The admitted turns' messages, `job_queued` frames and dispatch."""
+        await asyncio.gather(self._record(admitted), *(self._publisher.publish(
+            str(a.job.id), [JobQueuedFrame(job_id=str(a.job.id), session_id=str(a.session.id),
+                                           position=a.position)])
+            for _r, a in admitted))
+        # sent once queued (job_queued comes before the worker's job_started)
+        firsts = [a.job for _r, a in admitted if a.position == 0]
+        behind = {a.job.session_id for _r, a in admitted if a.position > 0}
+        await dispatch_first_turns(firsts, redis=self._redis, sender=self._sender,
+                                   settings=self._settings)
+        await asyncio.gather(*(dispatch_next(session_id, redis=self._redis, sender=self._sender,
+                                             settings=self._settings) for session_id in behind))
+
+    @staticmethod
+    async def _record(admitted: list[tuple[TurnRequest, Admitted]]) -> None:
+        """The users' messages, and the resumed sessions marked active."""
         now = utc_now()
         await ChatMessage.insert_many([
             ChatMessage(tenant_id=r.tenant_id, session_id=a.session.id, role="user",
@@ -140,12 +155,3 @@ class Admissions:
         if resumed:
             await ChatSession.get_pymongo_collection().update_many(
                 {"_id": {"$in": resumed}}, {"$set": {"last_active_at": now}})
-        await asyncio.gather(*(self._publisher.publish(str(a.job.id), [JobQueuedFrame(
-            job_id=str(a.job.id), session_id=str(a.session.id), position=a.position)])
-            for _r, a in admitted))
-        firsts = [a.job for _r, a in admitted if a.position == 0]
-        behind = {a.job.session_id for _r, a in admitted if a.position > 0}
-        await dispatch_first_turns(firsts, redis=self._redis, sender=self._sender,
-                                   settings=self._settings)
-        await asyncio.gather(*(dispatch_next(session_id, redis=self._redis, sender=self._sender,
-                                             settings=self._settings) for session_id in behind))
