@@ -7,7 +7,6 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from beanie import PydanticObjectId
-from pymongo import ReturnDocument
 
 from app.models import ClaudeSessionTotals, Job
 from app.models.billing import StoredModelTotals
@@ -120,8 +119,8 @@ async def store_baseline(*, tenant_id: str, claude_session_id: str,
     """Keep `after` as the session's totals, set by `job_id` from `before`."""
     dump = {m: t.model_dump() for m, t in after.items()}
     prior = None if before is None else {m: t.model_dump() for m, t in before.items()}
-    await ClaudeSessionTotals.get_pymongo_collection().find_one_and_update(
+    await ClaudeSessionTotals.get_pymongo_collection().update_one(
         {"tenant_id": tenant_id, "claude_session_id": claude_session_id},
         {"$set": {"by_model": dump, "before": prior, "job_id": job_id,
                   "chat_session_id": chat_session_id, "updated_at": utc_now()}},
-        upsert=True, return_document=ReturnDocument.AFTER)
+        upsert=True)

@@ -4,7 +4,7 @@ turn ends — the worker finishing it, a cancel before it started, its worker lo
 Every ending goes through `end_turn`, in one order:
   1. the ending is written to the worker's outbox (when there is one), so a crash or an
      outage longer than the window leaves it for the flusher, never lost;
-  2. one conditional `find_one_and_update` ends the job (running -> terminal, queued ->
+  2. one conditional update ends the job (running -> terminal, queued ->
      cancelled, or running with a stale heartbeat -> failed): whoever wins it ends the turn;
   3. the turn's usage (TokenUsageLog, upserted by job_id) and chat history (upserted by
      job_id), then its remaining frames and the one terminal frame (the publish script
@@ -29,7 +29,6 @@ from typing import TYPE_CHECKING, Any
 
 from beanie import PydanticObjectId
 from pydantic import BaseModel, Field
-from pymongo import ReturnDocument
 from redis.asyncio import Redis
 
 from app.errors import ErrorCode
@@ -266,15 +265,22 @@ async def _end_transition(job: Job, ending: TurnEnding) -> bool:
     }
     if ending.usage is not None:
         update["usage"] = ending.usage.model_dump()
-    if await _transition(query, update) is not None:
+    if (await Job.get_pymongo_collection().update_one(query, {"$set": update})).matched_count:
         return True
     current = await Job.get_pymongo_collection().find_one({"_id": job.id}, {"end_token": 1})
     return bool(current and current.get("end_token") == ending.token)
 
 
 async def _transition(query: dict[str, Any], update: dict[str, Any]) -> Job | None:
-    raw = await Job.get_pymongo_collection().find_one_and_update(
-        query, {"$set": update}, return_document=ReturnDocument.AFTER)
+    """The job after the conditional update, or None when `query` matched nothing.
+
+    An update_one then a read by _id, not one findAndModify: SecantusDB 0.7 runs
+    findAndModify as a scan of the collection (56 ms at 5,000 jobs against 0.5 ms), and the
+    update alone is the atomic step (whoever it matched owns the transition)."""
+    jobs = Job.get_pymongo_collection()
+    if not (await jobs.update_one(query, {"$set": update})).matched_count:
+        return None
+    raw = await jobs.find_one({"_id": query["_id"]})
     return None if raw is None else Job.model_validate(raw)
 
 
