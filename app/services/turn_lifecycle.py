@@ -272,16 +272,18 @@ async def _end_transition(job: Job, ending: TurnEnding) -> bool:
 
 
 async def _transition(query: dict[str, Any], update: dict[str, Any]) -> Job | None:
-    """The job after the conditional update, or None when `query` matched nothing.
+    """The job with `update` applied, or None when `query` matched nothing.
 
-    An update_one then a read by _id, not one findAndModify: SecantusDB 0.7 runs
-    findAndModify as a scan of the collection (56 ms at 5,000 jobs against 0.5 ms), and the
-    update alone is the atomic step (whoever it matched owns the transition)."""
+    One conditional update_one (the atomic step: whoever it matches owns the transition)
+    beside a read of the job's fields, not one findAndModify: SecantusDB 0.7 runs
+    findAndModify as a scan of the collection (56 ms at 5,000 jobs against 0.5 ms)."""
     jobs = Job.get_pymongo_collection()
-    if not (await jobs.update_one(query, {"$set": update})).matched_count:
+    result, raw = await asyncio.gather(jobs.update_one(query, {"$set": update}),
+                                       jobs.find_one({"_id": query["_id"]}))
+    if not result.matched_count or raw is None:
         return None
-    raw = await jobs.find_one({"_id": query["_id"]})
-    return None if raw is None else Job.model_validate(raw)
+    claimed: Job = Job.model_validate({**raw, **update})
+    return claimed
 
 
 async def _record(job: Job, ending: TurnEnding) -> None:
