@@ -39,6 +39,7 @@ __all__ = ["run_turn"]
 
 log = logging.getLogger("wx.worker.turn")
 
+
 async def run_turn(rt: WorkerRuntime, job_id: str) -> None:
     """Run one turn; a job that is no longer `queued` never runs Claude again."""
     clients = rt.clients
