@@ -113,10 +113,12 @@ class FramePump:
 
     async def _round(self) -> None:
         """One call with the waiting frames of up to _MAX_FEEDS turns."""
-        feeds = [f for f in list(self._feeds)[:_MAX_FEEDS] if f.pending and not f.closing]
+        taken = list(self._feeds)[:_MAX_FEEDS]
+        for feed in taken:  # a closing or emptied feed is simply dropped: put() adds it again
+            del self._feeds[feed]
+        feeds = [f for f in taken if f.pending and not f.closing]
         for feed in feeds:
             feed.in_flight = True
-            del self._feeds[feed]
         counts = [min(len(f.pending), _MAX_BATCH) for f in feeds]
         parts = [JobFrames(f.job_id, f.pending[:n], producer=f.producer, first_index=f.next_index)
                  for f, n in zip(feeds, counts, strict=True)]
