@@ -5,6 +5,7 @@ and A's documents and Redis keys are unchanged afterwards."""
 
 from __future__ import annotations
 
+import time
 import typing
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from pymongo import MongoClient
 from app.keys import cancel_key
 from app.main import create_app
 from app.protocol import ClientFrame
+from app.vocab import TERMINAL_STATES
 from tests.stack import Backend
 
 pytestmark = pytest.mark.usefixtures("clean_db")
@@ -66,7 +68,8 @@ def _snapshot(backend: Backend, tenant: str) -> dict[str, list[Any]]:
 
 
 @pytest.fixture
-def world(api_server: str, make_token: Callable[[str], str], tenant_id: str) -> Iterator[World]:
+def world(api_server: str, make_token: Callable[[str], str], tenant_id: str,
+          celery_worker: Any) -> Iterator[World]:
     a_tenant, b_tenant = tenant_id, f"{tenant_id}b"
     a = {"authorization": f"Bearer {make_token(a_tenant)}"}
     b = {"authorization": f"Bearer {make_token(b_tenant)}"}
@@ -85,8 +88,17 @@ def world(api_server: str, make_token: Callable[[str], str], tenant_id: str) -> 
     linked = httpx.put(f"{api_server}/api/credentials/claude", headers=a, timeout=15,
                        json={"kind": "api_key", "value": A_KEY})
     assert linked.status_code == 200, linked.text
+    _until_ended(api_server, a, chat["job_id"])  # A's turn changes A's data only before this
     yield World(api_server, a, b, a_tenant, b_tenant, project, chat["job_id"],
                 chat["session_id"], webhook, b_project)
+
+
+def _until_ended(api: str, headers: dict[str, str], job_id: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while (state := httpx.get(f"{api}/api/jobs/{job_id}", headers=headers,
+                              timeout=15).json()["state"]) not in TERMINAL_STATES:
+        assert time.monotonic() < deadline, f"A's turn still {state}"
+        time.sleep(0.1)
 
 
 def _not_found(response: httpx.Response) -> None:
@@ -230,7 +242,6 @@ async def test_tenant_b_on_tenant_a(world: World, backend: Backend, backend_redi
     assert _snapshot(backend, world.a_tenant) == before
     assert await backend_redis.exists(cancel_key(world.job)) == 0
     job = httpx.get(f"{world.api}/api/jobs/{world.job}", headers=world.a).json()
-    # A worker of the session may run A's turn meanwhile: only B's cancel must not reach it.
     assert job["cancel_requested"] is False and job["state"] != "cancelled", job
 
 
