@@ -8,13 +8,12 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from redis.asyncio import Redis
 
 from app.api.errors import install_error_handlers
 from app.api.main import api_router
 from app.api.middleware import BodyLimit, SecurityHeaders
 from app.credentials import credential_cipher
-from app.db import init_db
+from app.db import init_db, open_redis
 from app.events import EventPublisher
 from app.logging import configure_logging
 from app.relay import Relay
@@ -34,7 +33,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        redis = Redis.from_url(settings.redis_url)
+        redis = open_redis(settings)
         mongo = await init_db(settings)
         relay = Relay(redis, queue_size=settings.ws_queue_size,
                       outage_window_s=settings.outage_window_s)

@@ -5,6 +5,8 @@ and the warm shutdown's grace period."""
 from __future__ import annotations
 
 import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from celery import Task
@@ -76,11 +78,28 @@ def _open_runtime(**_: Any) -> None:
 
 
 @worker_ready.connect  # type: ignore[untyped-decorator]
-def _start_housekeeping(**_: Any) -> None:
+def _start_housekeeping(sender: Any, **_: Any) -> None:
+    _start_pool_threads(sender.pool)
     rt = runtime()
     rt.start_background(Reaper(rt.clients).run(),
                         HostBeat(rt.clients, consumed_queues(app)).run(),
                         serve_workspaces(rt.clients), WebhookSender(rt.clients).run())
+
+
+def _start_pool_threads(pool: Any) -> None:
+    """Start every pool thread now. The threads pool starts one per task, up to its
+    concurrency, each while the consumer waits for it: a burst of turns would wait on a
+    hundred thread starts, each competing for the GIL with the turns already running."""
+    executor = getattr(pool, "executor", None)
+    if not isinstance(executor, ThreadPoolExecutor):
+        return
+    all_started = threading.Barrier(pool.limit + 1)
+    for _ in range(pool.limit):
+        executor.submit(all_started.wait)
+    try:
+        all_started.wait(timeout=10)
+    except threading.BrokenBarrierError:  # a thread started late: it is still there
+        log.warning("not every pool thread started within 10 s")
 
 
 @worker_shutting_down.connect  # type: ignore[untyped-decorator]

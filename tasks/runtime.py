@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from redis.asyncio import Redis
 
 from app.credentials import CredentialCipher, credential_cipher
-from app.db import init_db
+from app.db import init_db, open_redis
 from app.events import EventPublisher
 from app.guardrail import Guardrail
 from app.keys import cancel_key
@@ -149,7 +149,7 @@ class WorkerRuntime:
         settings = self.settings
         # Without MongoDB there is nothing to run: wait for it rather than die.
         mongo = await retrying(float("inf"), lambda: init_db(settings))
-        redis = Redis.from_url(settings.redis_url)
+        redis = open_redis(settings)
         cancels = CancelWatch(redis, settings.cancel_poll_interval_s)
         publisher = EventPublisher(redis, maxlen=settings.stream_maxlen,
                                    ttl_s=settings.stream_ttl_s, coalesce=True)

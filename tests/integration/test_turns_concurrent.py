@@ -10,6 +10,7 @@ import asyncio
 import os
 import signal
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -47,6 +48,7 @@ async def test_twenty_turns_overlap_on_one_worker_with_cancel_idle_and_time_limi
 ) -> None:
     isolated = _isolated(backend, isolated_redis_url)
     worker = _worker(start_worker, isolated)
+    assert _threads(worker.pid) > 32, "the pool's threads are not started with the worker"
     redis = Redis.from_url(isolated_redis_url)
     try:
         prompts = [TURN] * 17 + [
@@ -110,6 +112,12 @@ async def test_a_killed_worker_ends_every_turn_it_ran_once(
     stored = [await Job.get(j.id) for j in jobs]
     assert all(job and (job.state, job.error_code) == ("failed", "worker_lost")
                for job in stored)
+
+
+def _threads(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(next(line.split()[1] for line in status.splitlines()
+                    if line.startswith("Threads:")))
 
 
 async def _until_running(job_id: str, timeout: float = 30.0) -> Any:

@@ -22,6 +22,7 @@ from typing import BinaryIO
 from app.errors import BadRequest, ExecutorFailed, NotFound
 from app.settings import Settings
 from app.tarstream import IterReader, dir_header, file_chunks, tar_end
+from workers.executor._children import watch_children_by_pidfd
 from workers.executor._framing import LineFramer, StderrTail
 from workers.executor._naming import check_id, inside
 from workers.executor._streams import blocking_iter, iterate_blocking
@@ -51,6 +52,7 @@ class LocalExecutor(Executor):
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.run_dir = settings.data_dir / "run"
+        watch_children_by_pidfd()  # no thread per claude process (Python 3.11)
 
     @property
     def claude_bin(self) -> str:
