@@ -524,6 +524,10 @@ async def test_local_runs_below_the_runners_priority(base_settings: Settings,
     run = await _collect(await ex.start(RunSpec(
         TENANT, project, ["sh", "-c", "sleep 0.3; cut -d' ' -f19 /proc/$$/stat"])))
     assert run.lines == [str(base_settings.tenant_nice).encode()]
+    # and the tenant's workspace commands (git after every turn) too
+    result = await ex.run_command(TENANT, project,
+                                  ["sh", "-c", "sleep 0.3; cut -d' ' -f19 /proc/$$/stat"])
+    assert result.stdout.strip() == str(base_settings.tenant_nice).encode()
 
 
 async def test_docker_hundred_streams_make_progress_together(

@@ -76,20 +76,7 @@ class LocalExecutor(Executor):
         self._place_shared_file(config, spec.shared_credentials_file)
         env = {**_BASE_ENV, "HOME": str(config), **spec.env, "CLAUDE_CONFIG_DIR": str(config),
                "WX_JOB_ID": job_id}
-        try:
-            proc = await asyncio.create_subprocess_exec(
-                *spec.argv,
-                cwd=cwd,
-                env=env,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
-                start_new_session=True,  # its own process group: signals reach its children
-            )
-        except OSError as exc:
-            raise ExecutorFailed(f"cannot start {spec.argv[0]!r}: {exc.strerror}") from exc
-        with contextlib.suppress(OSError):  # below the runner's own processes (its children too)
-            os.setpriority(os.PRIO_PROCESS, proc.pid, self.settings.tenant_nice)
+        proc = await self._spawn(spec.argv, cwd, env)
         pid_file = self.run_dir / f"{job_id}.pid"
         pid_file.write_text(str(proc.pid))
         return LocalExecution(proc, self.settings, pid_file)
@@ -100,13 +87,7 @@ class LocalExecutor(Executor):
     ) -> CommandResult:
         cwd = Path(self.workdir(tenant_id, project_id))
         cwd.mkdir(parents=True, exist_ok=True)
-        try:
-            proc = await asyncio.create_subprocess_exec(
-                *argv, cwd=cwd, env={**_BASE_ENV, "HOME": str(cwd), **(env or {})},
-                stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE, start_new_session=True)
-        except OSError as exc:
-            raise ExecutorFailed(f"cannot start {argv[0]!r}: {exc.strerror}") from exc
+        proc = await self._spawn(argv, cwd, {**_BASE_ENV, "HOME": str(cwd), **(env or {})})
         try:
             return await asyncio.wait_for(_to_end(proc, max_output), timeout_s)
         except TimeoutError:
@@ -114,6 +95,21 @@ class LocalExecutor(Executor):
                 os.killpg(proc.pid, signal.SIGKILL)
             await proc.wait()
             raise ExecutorFailed(f"{argv[0]} did not finish within {timeout_s:.0f} s") from None
+
+    async def _spawn(self, argv: Sequence[str], cwd: Path,
+                     env: Mapping[str, str]) -> asyncio.subprocess.Process:
+        """A tenant's process (claude, or git in its workspace): its own process group (so
+        signals reach its children), below the runner's own processes."""
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *argv, cwd=cwd, env=env, stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+                start_new_session=True)
+        except OSError as exc:
+            raise ExecutorFailed(f"cannot start {argv[0]!r}: {exc.strerror}") from exc
+        with contextlib.suppress(OSError):  # its children inherit it
+            os.setpriority(os.PRIO_PROCESS, proc.pid, self.settings.tenant_nice)
+        return proc
 
     async def put_archive(
         self, tenant_id: str, project_id: str, tar: AsyncIterable[bytes]
