@@ -9,6 +9,7 @@ event loop (tasks/runtime.py)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from typing import Final
 
 from celery import Celery
@@ -79,9 +80,21 @@ class CelerySender:
     def __init__(self, celery: Celery) -> None:
         self.celery = celery
 
-    async def send_turn(self, job_id: str, queue: str) -> None:
-        await asyncio.to_thread(self.celery.send_task, CHAT_TURN_TASK, args=[job_id],
-                                queue=queue)
+    async def send_turns(self, turns: Sequence[tuple[str, str]]) -> list[Exception | None]:
+        # one thread and one producer for the batch, not a thread and a pool checkout each
+        return await asyncio.to_thread(self._send_all, turns)
+
+    def _send_all(self, turns: Sequence[tuple[str, str]]) -> list[Exception | None]:
+        outcomes: list[Exception | None] = []
+        with self.celery.producer_or_acquire() as producer:
+            for job_id, queue in turns:
+                try:
+                    self.celery.send_task(CHAT_TURN_TASK, args=[job_id], queue=queue,
+                                          producer=producer)
+                except Exception as exc:  # the broker is away: the rest are not tried
+                    return [*outcomes, *[exc] * (len(turns) - len(outcomes))]
+                outcomes.append(None)
+        return outcomes
 
     def close(self) -> None:
         self.celery.close()

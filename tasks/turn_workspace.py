@@ -12,6 +12,7 @@ a git run."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 
 from app.keys import workspace_uncommitted_key
 from app.models import Job
@@ -35,18 +36,22 @@ async def commit_before_turn(clients: Clients, job: Job) -> None:
     mark = workspace_uncommitted_key(job.tenant_id, str(job.project_id))
     try:
         previous = await clients.redis.getset(mark, str(job.id))
-        if previous is not None and not await _runs_beside(job, previous):
+        if previous is not None and not await _runs_beside(
+                job, previous, running_here=clients.cancels.running):
             await snapshot(_workspace(clients, job),
                            f"before {job.id}: changes made outside a turn")
     except Exception as exc:
         log.warning("job %s: no workspace commit before the turn: %s", job.id, exc)
 
 
-async def _runs_beside(job: Job, marked: bytes | str) -> bool:
+async def _runs_beside(job: Job, marked: bytes | str, *,
+                       running_here: Collection[str] = ()) -> bool:
     """The turn that left the mark is another one, still running (not a lost one)."""
     marked_id = marked.decode() if isinstance(marked, bytes) else marked
     if marked_id == str(job.id):
         return False  # this turn again (redelivered): its first attempt's leftovers
+    if marked_id in running_here:
+        return True  # running in this process (turns of a project starting together)
     other = await Job.get(marked_id)
     return other is not None and other.state not in TERMINAL_STATES
 

@@ -17,7 +17,6 @@ unclaimed, on the queue of a host that is gone."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import timedelta
 
@@ -87,12 +86,16 @@ async def dispatch_first_turns(
 async def _send(redis: Redis, sender: TaskSender, settings: Settings,
                 chosen: list[tuple[Job, str]]) -> list[str]:
     """Send the chosen turns; mark the sent ones, unmark the others (the sweep retries)."""
-    results = await asyncio.gather(*(sender.send_turn(str(job.id), routed)
-                                     for job, routed in chosen), return_exceptions=True)
+    if not chosen:
+        return []
+    try:
+        results = await sender.send_turns([(str(job.id), routed) for job, routed in chosen])
+    except Exception as exc:  # e.g. no producer: nothing was sent
+        results = [exc] * len(chosen)
     sent = []
     async with redis.pipeline(transaction=False) as marks:
         for (job, _routed), result in zip(chosen, results, strict=True):
-            if isinstance(result, BaseException):
+            if result is not None:
                 log.warning("job %s: not sent (%s); the sweep sends it again", job.id, result)
                 await _unchoose(job)
             else:

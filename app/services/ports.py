@@ -3,14 +3,15 @@ the worker's runtime) inject an implementation, so no service imports Celery."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 __all__ = ["TaskSender"]
 
 
 class TaskSender(Protocol):
-    """Sends a chat turn to the task queue."""
+    """Sends chat turns to the task queue."""
 
-    async def send_turn(self, job_id: str, queue: str) -> None:
-        """Enqueue the turn of `job_id` on `queue` (a generic or a host queue); raises when
-        the broker did not take it."""
+    async def send_turns(self, turns: Sequence[tuple[str, str]]) -> list[Exception | None]:
+        """Enqueue each (job id, queue: a generic or a host queue) in order; for each, None
+        or why the broker did not take it."""

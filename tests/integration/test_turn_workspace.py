@@ -36,3 +36,9 @@ async def test_its_own_mark_or_a_gone_job_means_leftovers(tenant_id: str) -> Non
     this = await _job(tenant_id, JobState.RUNNING)
     assert await _runs_beside(this, str(this.id)) is False  # redelivered: its first attempt's
     assert await _runs_beside(this, "6b0000000000000000000000") is False
+
+
+async def test_a_mark_of_a_turn_running_in_this_process_needs_no_read(tenant_id: str) -> None:
+    this = await _job(tenant_id, JobState.RUNNING)
+    running_here = {"6b0000000000000000000001"}  # no such document: answered from the set
+    assert await _runs_beside(this, b"6b0000000000000000000001", running_here=running_here)
