@@ -123,28 +123,19 @@ class Admissions:
         if len(batch) > 1:
             log.info("tenant %s: admitted %d of %d turns in one batch", tenant, len(admitted),
                      len(batch))
-        if not admitted:
-            return
-        await self._queue(admitted)
+        if admitted:
+            await self._queue(admitted)
         for request, outcome in admitted:
             if not request.outcome.done():
                 request.outcome.set_result(outcome)
-        # sent once queued (job_queued comes before the worker's job_started), while the
-        # submitters already follow their turns
-        try:
-            await self._dispatch(admitted)
-        except Exception as exc:
-            log.warning("tenant %s: %d admitted turns not dispatched (%s); the sweep sends "
-                        "them", tenant, len(admitted), exc)
 
     async def _queue(self, admitted: list[tuple[TurnRequest, Admitted]]) -> None:
-        """The admitted turns' messages and `job_queued` frames."""
+        """The admitted turns' messages, `job_queued` frames and dispatch."""
         await asyncio.gather(self._record(admitted), *(self._publisher.publish(
             str(a.job.id), [JobQueuedFrame(job_id=str(a.job.id), session_id=str(a.session.id),
                                            position=a.position)])
             for _r, a in admitted))
-
-    async def _dispatch(self, admitted: list[tuple[TurnRequest, Admitted]]) -> None:
+        # sent once queued (job_queued comes before the worker's job_started)
         firsts = [a.job for _r, a in admitted if a.position == 0]
         behind = {a.job.session_id for _r, a in admitted if a.position > 0}
         await dispatch_first_turns(firsts, redis=self._redis, sender=self._sender,
