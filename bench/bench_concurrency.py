@@ -67,6 +67,7 @@ class TurnSeen:
     done_ns: int = 0
     started_ns: int | None = None  # the stand-in process's start
     frame_latency_ms: list[float] = field(default_factory=list)
+    frame_emitted_ns: list[int] = field(default_factory=list)  # beside each latency
     stamps: list[int] = field(default_factory=list)
 
     def take_text(self, text: str, received_ns: int) -> None:
@@ -77,6 +78,7 @@ class TurnSeen:
         for k, emitted in stamps(text):
             self.stamps.append(k)
             self.frame_latency_ms.append((received_ns - emitted) / 1e6)
+            self.frame_emitted_ns.append(emitted)
 
 
 @dataclass
@@ -90,6 +92,7 @@ class Run:
     first_chunk_p99_ms: float
     frame_p50_ms: float
     frame_p99_ms: float
+    frame_p50_all_running_ms: float  # frames emitted while all K turns ran (no start or end)
     frames_per_s: float
     stamps_lost: int
     stamps_duplicated: int
@@ -130,8 +133,19 @@ def summarize(path: str, k: int, turns: list[TurnSeen], wall_s: float,
     lost = sum(len(set(range(DELTAS)) - set(t.stamps)) for t in turns)
     dup = sum(len(t.stamps) - len(set(t.stamps)) for t in turns)
     return Run(path, k, wall_s, _pct(first, 0.5), _pct(first, 0.99), _pct(frames, 0.5),
-               _pct(frames, 0.99), len(frames) / wall_s, lost, dup, _pct(dispatch, 0.5),
-               _pct(dispatch, 0.99), _pct(queued, 0.5), rss_per_turn_kb)
+               _pct(frames, 0.99), _pct(_all_running(turns), 0.5), len(frames) / wall_s,
+               lost, dup, _pct(dispatch, 0.5), _pct(dispatch, 0.99), _pct(queued, 0.5),
+               rss_per_turn_kb)
+
+
+def _all_running(turns: list[TurnSeen]) -> list[float]:
+    """Latencies of the frames emitted after the last turn's claude started and before the
+    first turn ended: what a frame costs with no turn starting or ending beside it."""
+    since = max(t.started_ns or 0 for t in turns)
+    until = min(t.done_ns for t in turns)
+    return [lat for t in turns
+            for lat, emitted in zip(t.frame_latency_ms, t.frame_emitted_ns, strict=True)
+            if since <= emitted <= until]
 
 
 async def _timed(k: int, open_socket: Callable[[], Awaitable[ClientConnection]],
@@ -372,13 +386,17 @@ def ratios(runner: Run, pipe: Run) -> dict[str, float]:
         "frames_per_s": runner.frames_per_s / pipe.frames_per_s,
         "frame_p50_added_ms": runner.frame_p50_ms - pipe.frame_p50_ms,
         "frame_p99_added_ms": runner.frame_p99_ms - pipe.frame_p99_ms,
+        "frame_p50_all_running_added_ms": (runner.frame_p50_all_running_ms
+                                           - pipe.frame_p50_all_running_ms),
     }
 
 
 def _line(kind: str, r: Run, p: Run) -> str:
     return (f"{kind} K={r.k:<4} wall {r.wall_s:5.2f}s (pipe {p.wall_s:5.2f}s)  first chunk p50 "
             f"{r.first_chunk_p50_ms:6.0f} ms (pipe {p.first_chunk_p50_ms:5.0f})  frame p50 "
-            f"{r.frame_p50_ms:5.1f} ms (pipe {p.frame_p50_ms:4.1f})  frames/s {r.frames_per_s:6.0f}"
+            f"{r.frame_p50_ms:5.1f} ms (pipe {p.frame_p50_ms:4.1f}; all running "
+            f"{r.frame_p50_all_running_ms:4.1f}/{p.frame_p50_all_running_ms:4.1f})  frames/s "
+            f"{r.frames_per_s:6.0f}"
             f" (pipe {p.frames_per_s:6.0f})  lost {r.stamps_lost}  dispatch p50/p99 "
             f"{r.dispatch_p50_ms:5.0f}/{r.dispatch_p99_ms:5.0f} ms (pipe {p.dispatch_p50_ms:4.0f}/"
             f"{p.dispatch_p99_ms:4.0f})  queued p50 {r.queued_p50_ms:5.0f} ms  "
@@ -416,8 +434,9 @@ def markdown_table(report: dict[str, Any]) -> str:
     lines = [
         "| executor | K | wall s (pipe) | ratio | first chunk p50 ms (pipe) | added ms "
         "| first chunk p99 ms | frames/s (pipe) | ratio | frame p50 added ms "
-        "| frame p99 added ms | lost | dispatch p50 ms | worker RSS/turn KB |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| frame p99 added ms | frame p50 added, all running ms | lost | dispatch p50 ms "
+        "| worker RSS/turn KB |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for run in report["runs"]:
         for row in run["rows"]:
@@ -428,7 +447,8 @@ def markdown_table(report: dict[str, Any]) -> str:
                 f" | {x['first_chunk_p50_added_ms']:+.0f} | {r['first_chunk_p99_ms']:.0f} "
                 f"| {r['frames_per_s']:.0f} ({p['frames_per_s']:.0f}) | {x['frames_per_s']:.2f} "
                 f"| {x['frame_p50_added_ms']:+.1f} | {x['frame_p99_added_ms']:+.1f} "
-                f"| {r['stamps_lost']} | {r['dispatch_p50_ms']:.0f} | {r['rss_per_turn_kb']:.0f} |")
+                f"| {x['frame_p50_all_running_added_ms']:+.1f} | {r['stamps_lost']} "
+                f"| {r['dispatch_p50_ms']:.0f} | {r['rss_per_turn_kb']:.0f} |")
     sockets = ", ".join(
         f"{run['executor']} {run['api_rss_per_idle_socket_kb']:.1f} KB "
         f"(pipe {run['pipe_rss_per_idle_socket_kb']:.1f} KB)" for run in report["runs"])
