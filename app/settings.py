@@ -110,6 +110,9 @@ class Settings(BaseSettings):
     conversions_time_limit_s: int = 7200
     # Turns one worker process runs at once (they wait on Claude, not on the CPU).
     worker_concurrency: int = 128
+    # Of those, turns starting at once (claim, reads, claude spawned); the others wait in
+    # arrival order. A hundred turns starting together on the loop would all start late.
+    worker_start_concurrency: int = 8
     # On a warm shutdown (SIGTERM), running turns get this long (s) to finish; the rest
     # are stopped (SIGINT, usage kept) and end with `worker_shutdown`.
     worker_shutdown_grace_s: float = 30.0

@@ -9,11 +9,12 @@ A warm shutdown (SIGTERM) stops new turns at once and gives running ones
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import threading
 import time
-from collections.abc import Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -35,7 +36,7 @@ from workers.executor import Executor, create_executor
 if TYPE_CHECKING:
     from celery import Celery
 
-__all__ = ["CancelWatch", "Clients", "WorkerRuntime"]
+__all__ = ["CancelWatch", "Clients", "StartGate", "WorkerRuntime"]
 
 T = TypeVar("T")
 
@@ -56,6 +57,7 @@ class Clients:
     cancels: CancelWatch
     cipher: CredentialCipher  # decrypts a tenant's own Claude credential for its turns
     frames: FramePump  # the running turns' frames to Redis
+    starts: StartGate  # the turns starting at once
 
 
 @dataclass(eq=False)
@@ -88,6 +90,32 @@ class CancelWatch:
     def forget(self, job_id: str) -> None:
         self.running.discard(job_id)
         self.cancelled.discard(job_id)
+
+
+class StartGate:
+    """At most `limit` turns of this process starting at once, the others in arrival order:
+    a burst's first turns start (and stream) while the rest wait, instead of every turn
+    sharing the loop, MongoDB and the CPU with all the others and all starting late."""
+
+    def __init__(self, limit: int) -> None:
+        self._slots = asyncio.Semaphore(limit)
+
+    @contextlib.asynccontextmanager
+    async def slot(self) -> AsyncIterator[Callable[[], None]]:
+        """Hold a slot; the callable it yields gives it back early (once claude runs)."""
+        await self._slots.acquire()
+        held = True
+
+        def give_back() -> None:
+            nonlocal held
+            if held:
+                held = False
+                self._slots.release()
+
+        try:
+            yield give_back
+        finally:
+            give_back()
 
 
 class WorkerRuntime:
@@ -159,6 +187,7 @@ class WorkerRuntime:
             settings=settings, mongo=mongo, redis=redis, executor=create_executor(settings),
             guardrail=Guardrail(settings), deps=deps, worker_name=self.worker_name,
             cancels=cancels, cipher=credential_cipher(settings), frames=FramePump(publisher),
+            starts=StartGate(settings.worker_start_concurrency),
         )
         self._background.append(asyncio.create_task(cancels.watch()))
 
