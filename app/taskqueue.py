@@ -85,16 +85,16 @@ class CelerySender:
         return await asyncio.to_thread(self._send_all, turns)
 
     def _send_all(self, turns: Sequence[tuple[str, str]]) -> list[Exception | None]:
-        outcomes: list[Exception | None] = []
-        with self.celery.producer_or_acquire() as producer:
-            for job_id, queue in turns:
-                try:
+        sent = 0
+        try:
+            with self.celery.producer_or_acquire() as producer:
+                for job_id, queue in turns:
                     self.celery.send_task(CHAT_TURN_TASK, args=[job_id], queue=queue,
                                           producer=producer)
-                except Exception as exc:  # the broker is away: the rest are not tried
-                    return [*outcomes, *[exc] * (len(turns) - len(outcomes))]
-                outcomes.append(None)
-        return outcomes
+                    sent += 1
+        except Exception as exc:  # the broker is away: this turn and the rest are not tried
+            return [*[None] * sent, *[exc] * (len(turns) - sent)]
+        return [None] * sent
 
     def close(self) -> None:
         self.celery.close()

@@ -45,15 +45,15 @@ async def run_turn(rt: WorkerRuntime, job_id: str) -> None:
     """Run one turn; a job that is no longer `queued` never runs Claude again."""
     clients = rt.clients
     with log_context(job_id=job_id):
-        async with clients.starts.slot() as started:
+        async with clients.starts.slot() as start_over:
             job = await claim(job_id, clients.worker_name,
                               window_s=clients.settings.outage_window_s)
             if job is None:
-                started()
+                start_over()
                 await _unclaimable(clients, job_id)
                 return
             with log_context(tenant_id=job.tenant_id):
-                await _TurnRun(rt, job, started).run()
+                await _TurnRun(rt, job, start_over).run()
 
 
 async def _unclaimable(clients: Clients, job_id: str) -> None:
@@ -71,9 +71,9 @@ async def _unclaimable(clients: Clients, job_id: str) -> None:
 class _TurnRun:
     """The state of one claimed turn while its claude process runs."""
 
-    def __init__(self, rt: WorkerRuntime, job: Job, started: Callable[[], None]) -> None:
+    def __init__(self, rt: WorkerRuntime, job: Job, start_over: Callable[[], None]) -> None:
         self.rt = rt
-        self._started_slot = started  # gives the start slot back (claude runs, or never will)
+        self._start_over = start_over  # gives the start slot back: claude runs, or never will
         self.clients = rt.clients
         self.settings = rt.clients.settings
         self.job = job
@@ -102,7 +102,7 @@ class _TurnRun:
             frames = self._failure(exc)
         finally:
             self.clients.cancels.forget(self.job_id)
-            self._started_slot()
+            self._start_over()
         if status is not None:  # claude ran: what it changed is committed, and listed
             frames = await with_files_changed(self.clients, self.job, frames)
         unsent = await self.feed.close()
@@ -154,7 +154,7 @@ class _TurnRun:
         try:
             execution = await self.clients.executor.start(self._run_spec(resume))
         finally:
-            self._started_slot()
+            self._start_over()
         return await self._pump(execution)
 
     def _turn_stream(self) -> TurnStream:

@@ -88,10 +88,7 @@ async def _send(redis: Redis, sender: TaskSender, settings: Settings,
     """Send the chosen turns; mark the sent ones, unmark the others (the sweep retries)."""
     if not chosen:
         return []
-    try:
-        results = await sender.send_turns([(str(job.id), routed) for job, routed in chosen])
-    except Exception as exc:  # e.g. no producer: nothing was sent
-        results = [exc] * len(chosen)
+    results = await sender.send_turns([(str(job.id), routed) for job, routed in chosen])
     sent = []
     async with redis.pipeline(transaction=False) as marks:
         for (job, _routed), result in zip(chosen, results, strict=True):
