@@ -194,13 +194,22 @@ def test_rule_patterns_compile_without_flags() -> None:
 
 
 def test_shipped_model_is_what_the_training_script_builds(tmp_path: Path) -> None:
-    """Retraining on the current corpus and pipeline gives the shipped file: a change to the
-    normalisation or the corpus that forgets `python -m scripts.train_guard` fails here."""
+    """Retraining on the current corpus and pipeline gives the shipped model: a change to the
+    normalisation or the corpus that forgets `python -m scripts.train_guard` fails here.
+
+    Not bit for bit: the same pinned libraries train slightly different floats on another
+    CPU (weights 0.2% apart, the threshold 1e-4, which moves a few weights across the 1e-3
+    cut, and no decision on the corpus), while leaving out 2% of the training messages
+    moves the weights 4% and the threshold 0.01."""
     out = tmp_path / "model.npz"
     result = subprocess.run([sys.executable, "-m", "scripts.train_guard", "--out", str(out)],
                             cwd=REPO_ROOT, capture_output=True, text=True, timeout=600,
                             check=False)
     assert result.returncode == 0, result.stderr
-    with np.load(out) as fresh, np.load(MODEL_PATH) as shipped:
-        for name in ("buckets", "values", "intercept", "threshold"):
-            np.testing.assert_array_equal(fresh[name], shipped[name], err_msg=name)
+    fresh, shipped = load_model.__wrapped__(out), load_model.__wrapped__(MODEL_PATH)
+    drift = np.linalg.norm(fresh.weights - shipped.weights) / np.linalg.norm(shipped.weights)
+    assert drift <= 0.01, f"weights {drift:.2%} away from the shipped model's"
+    assert abs(fresh.intercept - shipped.intercept) <= 0.005, (fresh.intercept,
+                                                                 shipped.intercept)
+    assert abs(fresh.threshold - shipped.threshold) <= 0.002, (fresh.threshold,
+                                                                shipped.threshold)
