@@ -539,11 +539,9 @@ async def test_docker_hundred_streams_make_progress_together(
     blocking SDK calls run on a pool sized for the worker's concurrency, each stream on a
     thread of its own). The executor makes its own client, as the worker's does: the
     session's shared client has the SDK's small pools."""
-    from workers.executor.docker import DockerExecutor
-
     settings = docker_harness.settings.model_copy(
         update={"container_pids": 1024, "worker_concurrency": 128})
-    ex = DockerExecutor(settings, labels=LABELS)
+    ex = _executor("docker", settings, None)
     tenant = f"{TENANT}h"
     release = f"/tmp/wx-release-{uuid.uuid4().hex[:8]}"
     script = f"echo first; until [ -e {release} ]; do sleep 0.2; done; echo last"
